@@ -1,0 +1,206 @@
+"""Scoring model versions, stored scores, status history and the durable work queue.
+
+Scores live beside (not inside) accounts and contacts: they are outputs of the engine,
+rewritten on every rescore, while history rows are appended and never rewritten (SPEC §4).
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class ContactStatus(models.TextChoices):
+    NONE = "none"
+    ENGAGED = "engaged"
+    MQL = "mql"
+    DISQUALIFIED = "disqualified"
+
+
+class AccountStatus(models.TextChoices):
+    NONE = "none"
+    ENGAGED = "engaged"
+    MQA = "mqa"
+    DISQUALIFIED = "disqualified"
+
+
+class ScoringModelVersion(models.Model):
+    """One version of the scoring model document; drafts are editable, one is active."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        RETIRED = "retired"
+
+    version = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=255)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    document = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"], condition=Q(state="active"), name="one_active_scoring_model"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.name} ({self.state})"
+
+
+class Cause(models.TextChoices):
+    INGEST = "ingest"
+    PUBLISH = "publish"
+    TIME = "time"
+
+
+class ContactScore(models.Model):
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    status = models.CharField(
+        max_length=12, choices=ContactStatus.choices, default=ContactStatus.NONE, db_index=True
+    )
+    fit = models.IntegerField(default=0)
+    engagement = models.FloatField(default=0)
+    total = models.FloatField(default=0)
+    disqualified_reasons = models.JSONField(default=list)
+    breakdown = models.JSONField(default=dict)
+    status_since = models.DateTimeField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.status}"
+
+
+class AccountScore(models.Model):
+    account = models.OneToOneField(
+        "accounts.Account", on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    status = models.CharField(
+        max_length=12, choices=AccountStatus.choices, default=AccountStatus.NONE, db_index=True
+    )
+    fit = models.IntegerField(default=0)
+    engagement = models.FloatField(default=0)
+    signal_score = models.FloatField(default=0)
+    engaged_contacts = models.IntegerField(default=0)
+    mql_contacts = models.IntegerField(default=0)
+    roles_covered = models.JSONField(default=list)
+    missing = models.JSONField(default=list)
+    disqualified_reasons = models.JSONField(default=list)
+    breakdown = models.JSONField(default=dict)
+    status_since = models.DateTimeField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.status}"
+
+
+class StatusChange(models.Model):
+    """Fields shared by the two history tables; rows are only ever inserted."""
+
+    from_status = models.CharField(max_length=12)
+    to_status = models.CharField(max_length=12)
+    changed_at = models.DateTimeField(db_index=True)
+    model_version = models.ForeignKey(
+        ScoringModelVersion, on_delete=models.PROTECT, related_name="+"
+    )
+    cause = models.CharField(max_length=10, choices=Cause.choices)
+    scores = models.JSONField()
+    explanation = models.JSONField()
+
+    class Meta:
+        abstract = True
+        ordering = ["-changed_at", "-id"]
+
+
+class ContactStatusChange(StatusChange):
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="status_changes"
+    )
+
+    class Meta(StatusChange.Meta):
+        indexes = [models.Index(fields=["contact", "-changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.from_status} → {self.to_status}"
+
+
+class AccountStatusChange(StatusChange):
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="status_changes"
+    )
+
+    class Meta(StatusChange.Meta):
+        indexes = [models.Index(fields=["account", "-changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.from_status} → {self.to_status}"
+
+
+class PendingWork(models.Model):
+    """A contact or account whose score is stale: written in the ingest transaction (SPEC §5).
+
+    One row per record (touching it again renews `token`); a worker leases rows, rescores
+    them, and deletes only the rows whose token it saw, so a touch during the work survives.
+    """
+
+    class Kind(models.TextChoices):
+        CONTACT = "contact"
+        ACCOUNT = "account"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    token = models.UUIDField(default=uuid.uuid4)
+    cause = models.CharField(max_length=10, choices=Cause.choices, default=Cause.INGEST)
+    enqueued_at = models.DateTimeField(db_index=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="pending_work_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"
+
+
+class RescoreRun(models.Model):
+    """A full rescore after publishing a model: contacts first, then accounts, in chunks."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+        SUPERSEDED = "superseded"
+
+    class Phase(models.TextChoices):
+        CONTACTS = "contacts"
+        ACCOUNTS = "accounts"
+
+    model_version = models.ForeignKey(
+        ScoringModelVersion, on_delete=models.PROTECT, related_name="rescore_runs"
+    )
+    route = models.BooleanField(default=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.CONTACTS)
+    cursor = models.BigIntegerField(default=0)
+    done = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"rescore v{self.model_version_id} {self.state} {self.done}/{self.total}"

@@ -1,0 +1,33 @@
+"""The scoring engine: SPEC §3–§4 as pure functions over frozen dataclasses.
+
+No Django, no clock, no settings. Services load records into these types, call
+`score_contact` / `score_account`, and store the results.
+"""
+
+from mqa.scoring.document import DocumentError, dump_document, parse_document
+from mqa.scoring.engine import lookback_days, score_account, score_contact
+from mqa.scoring.types import (
+    AccountModel,
+    AccountResult,
+    Activity,
+    CommitteeMember,
+    ContactModel,
+    ContactResult,
+    ScoringModel,
+)
+
+__all__ = [
+    "AccountModel",
+    "AccountResult",
+    "Activity",
+    "CommitteeMember",
+    "ContactModel",
+    "ContactResult",
+    "DocumentError",
+    "ScoringModel",
+    "dump_document",
+    "lookback_days",
+    "parse_document",
+    "score_account",
+    "score_contact",
+]
