@@ -38,7 +38,9 @@ class AccountSignal(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="signal_source_id_unique")
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="signal_source_id_unique"
+            )
         ]
         indexes = [models.Index(fields=["account", "occurred_at"])]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mqa.scoring.attributes import is_account_attribute, is_contact_attribute
-from mqa.scoring.normalize import normalize_domain, normalize_type
+from mqa.scoring.normalize import normalize_domain, normalize_role, normalize_type
 from mqa.scoring.operators import (
     EQUALITY_OPS,
     NUMBER_OPS,
@@ -123,6 +123,13 @@ class _Reader:
         name = normalize_type(value) if isinstance(value, str) else None
         if not name:
             raise self.fail(path, "must be a type name of letters, digits, '_', '.' or '-'")
+        return name
+
+    def role_name(self, value: Any, path: str) -> str:
+        """Role-weight keys and required roles: trimmed and lower-cased, like `buying_role`."""
+        name = normalize_role(value) if isinstance(value, str) else None
+        if not name:
+            raise self.fail(path, "must be a non-empty role name")
         return name
 
 
@@ -333,7 +340,7 @@ def _account(r: _Reader, doc: Any) -> AccountModel:
                 t.get("min_engaged_contacts", 1), f"{tp}.min_engaged_contacts", 1
             ),
             min_roles=r.integer(t.get("min_roles", 0), f"{tp}.min_roles", 0),
-            required_roles=tuple(dict.fromkeys(r.each(roles, f"{tp}.required_roles", r.type_name))),
+            required_roles=tuple(dict.fromkeys(r.each(roles, f"{tp}.required_roles", r.role_name))),
             min_mql_contacts=r.integer(t.get("min_mql_contacts", 0), f"{tp}.min_mql_contacts", 0),
         )
 
@@ -344,7 +351,7 @@ def _account(r: _Reader, doc: Any) -> AccountModel:
         parsed = {}
         for key, value in weights.items():
             kpath = f"{path}.role_weights.{key}"
-            role = _guard(r, lambda k=key, p=kpath: r.type_name(k, p), None)
+            role = _guard(r, lambda k=key, p=kpath: r.role_name(k, p), None)
             weight = _guard(r, lambda v=value, p=kpath: r.number(v, p, 0), None)
             if role is not None and weight is not None:
                 parsed[role] = weight

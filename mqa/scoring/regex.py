@@ -34,11 +34,16 @@ def portable_regex_error(pattern: str) -> str | None:
             end = _class_end(pattern, i)
             if end is None:
                 return "has an unclosed [ class"
-            for j in range(i + 1, end):
-                if pattern[j] == "\\" and pattern[j + 1] not in CLASS_ESCAPES | METACHARACTERS:
-                    return f"escape \\{pattern[j + 1]} is not portable"
+            j = i + 1
+            while j < end:
+                if pattern[j] == "\\":
+                    if pattern[j + 1] not in CLASS_ESCAPES | METACHARACTERS:
+                        return f"escape \\{pattern[j + 1]} is not portable"
+                    j += 2  # the escaped character is a literal, not the start of anything
+                    continue
                 if pattern[j : j + 2] in ("[:", "[=", "[."):
                     return "POSIX bracket expressions are not portable"
+                j += 1
             i, quantifiable = end + 1, True
         elif ch == "(":
             if pattern[i + 1 : i + 2] == "?":

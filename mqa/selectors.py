@@ -1,0 +1,62 @@
+"""Read-side queries of the scoring app: the active model, pipeline state, status history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Min
+from django.utils import timezone
+
+from mqa.models import PendingWork, RescoreRun, ScoringModelVersion
+from mqa.scoring import ScoringModel, parse_document
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    id: int
+    version: int
+    model: ScoringModel
+
+
+_parsed: dict[int, ScoringModel] = {}
+
+
+def scoring_model_of(version: ScoringModelVersion) -> ScoringModel:
+    """The parsed model of a stored version; published documents never change, so cache them."""
+    if version.state == ScoringModelVersion.State.DRAFT:
+        return parse_document(version.document)
+    if version.id not in _parsed:
+        _parsed[version.id] = parse_document(version.document)
+    return _parsed[version.id]
+
+
+def scoring_model_active() -> ActiveModel | None:
+    version = ScoringModelVersion.objects.filter(state=ScoringModelVersion.State.ACTIVE).first()
+    if version is None:
+        return None
+    return ActiveModel(version.id, version.version, scoring_model_of(version))
+
+
+def pipeline_status_get(*, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    pending = PendingWork.objects.aggregate(oldest=Min("enqueued_at"))
+    count = PendingWork.objects.count()
+    run = RescoreRun.objects.first()
+    active = ScoringModelVersion.objects.filter(state=ScoringModelVersion.State.ACTIVE).first()
+    rescore = (
+        {"state": run.state, "done": run.done, "total": run.total}
+        if run is not None
+        else {"state": "idle", "done": 0, "total": 0}
+    )
+    running = run is not None and run.state == RescoreRun.State.RUNNING
+    oldest = pending["oldest"]
+    if running and run is not None and (oldest is None or run.started_at < oldest):
+        oldest = run.started_at
+    return {
+        "pending": count + (max(run.total - run.done, 1) if running and run else 0),
+        "oldest_pending_seconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
+        "active_model_version": active.version if active else None,
+        "rescore": rescore,
+    }

@@ -1,0 +1,138 @@
+"""The durable work queue between ingest and scoring (SPEC §5).
+
+Ingest calls `work_add` inside its own transaction, so accepted data and the record of the
+work it causes commit together; the Celery task is only a wake-up call sent after commit.
+A lost wake-up (broker down, worker killed) delays scoring but loses nothing: the sweeper
+re-sends it while claimable work is waiting. Workers lease rows, so a killed worker's rows
+come back after `MQA_WORK_LEASE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mqa.models import Cause, PendingWork
+
+logger = logging.getLogger(__name__)
+
+CONTACT = PendingWork.Kind.CONTACT
+ACCOUNT = PendingWork.Kind.ACCOUNT
+
+
+@dataclass(frozen=True)
+class Claimed:
+    kind: str
+    object_id: int
+    token: uuid.UUID
+    cause: str
+
+
+def work_add(*, kind: str, ids: Iterable[int], cause: str = Cause.INGEST) -> int:
+    """Mark records stale (idempotent per record); wake a worker when the transaction commits."""
+    now = timezone.now()
+    rows = [
+        PendingWork(kind=kind, object_id=i, token=uuid.uuid4(), cause=cause, enqueued_at=now)
+        for i in sorted(set(ids))
+    ]
+    if not rows:
+        return 0
+    PendingWork.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["kind", "object_id"],
+        # A new token makes a worker that is busy with the old one leave the row in place.
+        update_fields=["token", "leased_until"],
+        batch_size=1000,
+    )
+    transaction.on_commit(wake_worker)
+    return len(rows)
+
+
+def wake_worker() -> None:
+    """Send one processing task; a broker failure is logged, the sweeper will send it later."""
+    from mqa.tasks import pipeline_process as pipeline_process_task
+
+    try:
+        pipeline_process_task.delay()
+    except Exception:
+        if pipeline_process_task.app.conf.task_always_eager:
+            raise
+        logger.warning("could not reach the broker; pending work waits for the sweeper")
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+
+
+def work_claim(*, limit: int, now: datetime) -> list[Claimed]:
+    """Lease up to `limit` of the oldest claimable rows (skipping rows other workers lock)."""
+    lease = now + timedelta(seconds=settings.MQA_WORK_LEASE_SECONDS)
+    with transaction.atomic():
+        rows = list(
+            PendingWork.objects.filter(_claimable(now))
+            .order_by("enqueued_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "kind", "object_id", "token", "cause")[:limit]
+        )
+        PendingWork.objects.filter(id__in=[row[0] for row in rows]).update(leased_until=lease)
+    return [Claimed(kind, object_id, token, cause) for _, kind, object_id, token, cause in rows]
+
+
+def work_release(*, claimed: Iterable[Claimed]) -> None:
+    """Delete finished rows, but only where nobody touched them since they were claimed."""
+    condition = Q(pk__in=[])
+    for item in claimed:
+        condition |= Q(kind=item.kind, object_id=item.object_id, token=item.token)
+    PendingWork.objects.filter(condition).delete()
+
+
+def pipeline_process(*, now: datetime | None = None, max_batches: int | None = None) -> int:
+    """Drain pending work in leased batches; returns how many records were rescored."""
+    from mqa.selectors import scoring_model_active
+    from mqa.services.scoring import scores_recompute
+
+    done = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        moment = now or timezone.now()
+        claimed = work_claim(limit=settings.MQA_BATCH_SIZE, now=moment)
+        if not claimed:
+            break
+        batches += 1
+        active = scoring_model_active()
+        with transaction.atomic():
+            if active is not None:
+                for cause in sorted({c.cause for c in claimed}):
+                    group = [c for c in claimed if c.cause == cause]
+                    scores_recompute(
+                        contact_ids=[c.object_id for c in group if c.kind == CONTACT],
+                        account_ids=[c.object_id for c in group if c.kind == ACCOUNT],
+                        active=active,
+                        now=moment,
+                        cause=cause,
+                    )
+            # Without an active model there is nothing to compute: publishing rescores all.
+            work_release(claimed=claimed)
+        done += len(claimed)
+    return done
+
+
+def pipeline_sweep(*, now: datetime | None = None) -> bool:
+    """Re-send the wake-up if claimable work has waited; resume stalled rescores."""
+    from mqa.services.rescore import rescore_runs_resume_stalled
+
+    now = now or timezone.now()
+    waiting = PendingWork.objects.filter(_claimable(now)).exists()
+    if waiting:
+        wake_worker()
+    rescore_runs_resume_stalled(now=now)
+    return waiting

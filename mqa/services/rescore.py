@@ -1,0 +1,115 @@
+"""Rescoring everything (after a publish) and what time passing changes (SPEC §4, §5).
+
+A rescore run walks contacts, then accounts, by primary key in chunks: memory stays bounded,
+progress is stored on the run, and a worker that dies mid-run is replaced by the sweeper,
+which resumes from the stored cursor. Each chunk commits with the cursor that follows it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Account, AccountSignal
+from contacts.models import Contact, EngagementEvent
+from mqa.models import Cause, RescoreRun
+from mqa.scoring.types import ActivityRule
+from mqa.selectors import scoring_model_active
+from mqa.services.pipeline import ACCOUNT, CONTACT, work_add
+from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
+
+
+def _rescore_chunk(run_id: int) -> bool:
+    """Advance the run by one chunk; returns True when the run is over."""
+    chunk = settings.MQA_RESCORE_CHUNK
+    with transaction.atomic():
+        run = RescoreRun.objects.select_for_update().get(pk=run_id)
+        if run.state != RescoreRun.State.RUNNING:
+            return True
+        now = timezone.now()
+        active = scoring_model_active()
+        if active is None or active.id != run.model_version_id:
+            run.state, run.finished_at = RescoreRun.State.SUPERSEDED, now
+            run.save(update_fields=["state", "finished_at"])
+            return True
+        table = Contact if run.phase == RescoreRun.Phase.CONTACTS else Account
+        ids = list(
+            table.objects.filter(pk__gt=run.cursor)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:chunk]
+        )
+        if run.phase == RescoreRun.Phase.CONTACTS:
+            contact_scores_recompute(contact_ids=ids, active=active, now=now, cause=Cause.PUBLISH)
+        else:
+            account_scores_recompute(account_ids=ids, active=active, now=now, cause=Cause.PUBLISH)
+        if ids:
+            run.cursor, run.done = ids[-1], run.done + len(ids)
+        elif run.phase == RescoreRun.Phase.CONTACTS:
+            run.phase, run.cursor = RescoreRun.Phase.ACCOUNTS, 0
+        else:
+            run.state, run.finished_at, run.total = RescoreRun.State.DONE, now, run.done
+        run.heartbeat_at = now
+        run.save()
+        return run.state != RescoreRun.State.RUNNING
+
+
+def rescore_run_advance(*, run_id: int, budget_seconds: float | None = None) -> bool:
+    """Work on a run until it ends or the time budget is spent; returns True when it ended."""
+    started = time.monotonic()
+    while not _rescore_chunk(run_id):
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            return False
+    return True
+
+
+def rescore_runs_resume_stalled(*, now: datetime) -> list[int]:
+    """Re-send runs whose worker has gone quiet for longer than a lease."""
+    from mqa.tasks import rescore_run_advance as rescore_run_advance_task
+
+    quiet = now - timedelta(seconds=settings.MQA_WORK_LEASE_SECONDS)
+    stalled = list(
+        RescoreRun.objects.filter(
+            state=RescoreRun.State.RUNNING, heartbeat_at__lt=quiet
+        ).values_list("id", flat=True)
+    )
+    for run_id in stalled:
+        rescore_run_advance_task.delay(run_id)
+    return stalled
+
+
+def _time_sensitive(rules: tuple[ActivityRule, ...], now: datetime, slack: timedelta) -> Q:
+    """Activities whose contribution may have changed since the previous refresh."""
+    condition = Q(pk__in=[])
+    for rule in rules:
+        window = timedelta(days=rule.window_days) if rule.window_days is not None else None
+        if rule.half_life_days is not None:  # decays: everything still inside the window
+            since = Q(occurred_at__gte=now - window - slack) if window else Q()
+            condition |= Q(type=rule.type) & since
+        elif window is not None:  # expires: what crossed the window's edge lately
+            edge = now - window
+            condition |= Q(type=rule.type, occurred_at__gte=edge - slack, occurred_at__lte=edge)
+    return condition
+
+
+def scores_refresh_for_time(*, now: datetime | None = None) -> tuple[int, int]:
+    """Mark stale what window expiry and decay change without new data (SPEC §4)."""
+    active = scoring_model_active()
+    if active is None:
+        return 0, 0
+    now = now or timezone.now()
+    slack = timedelta(seconds=2 * settings.MQA_TIME_REFRESH_SECONDS)
+    with transaction.atomic():
+        contact_ids = EngagementEvent.objects.filter(
+            _time_sensitive(active.model.contact.engagement_rules, now, slack)
+        ).values_list("contact_id", flat=True)
+        account_ids = AccountSignal.objects.filter(
+            _time_sensitive(active.model.account.signal_rules, now, slack)
+        ).values_list("account_id", flat=True)
+        contacts = work_add(kind=CONTACT, ids=contact_ids.distinct(), cause=Cause.TIME)
+        accounts = work_add(kind=ACCOUNT, ids=account_ids.distinct(), cause=Cause.TIME)
+    return contacts, accounts

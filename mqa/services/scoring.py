@@ -1,0 +1,270 @@
+"""Load records into the engine's dataclasses, score them, store scores and status changes.
+
+`scores_recompute` is the one write path for scores: contacts first, then their accounts (and
+any accounts named directly). It locks the score rows it rewrites in primary-key order, so two
+workers on overlapping records serialise and the later one reads what the earlier committed;
+running it twice, out of order or concurrently leaves the same state (SPEC §5).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model
+
+from accounts.models import Account, AccountSignal
+from contacts.models import Contact, EngagementEvent
+from mqa.models import (
+    AccountScore,
+    AccountStatusChange,
+    ContactScore,
+    ContactStatusChange,
+)
+from mqa.scoring import Activity, CommitteeMember, lookback_days, score_account, score_contact
+from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
+from mqa.scoring.types import ActivityRule
+from mqa.selectors import ActiveModel
+
+ACCOUNT_FACTS = (
+    "domain",
+    "name",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "country",
+    "region",
+    "tier",
+    "is_target",
+    "owner",
+    "external_id",
+    "custom",
+)
+CONTACT_FACTS = (
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "job_function",
+    "buying_role",
+    "country",
+    "lead_source",
+    "custom",
+)
+
+
+def account_facts(account: Account) -> dict[str, Any]:
+    return {name: getattr(account, name) for name in ACCOUNT_FACTS}
+
+
+def contact_facts(contact: Contact) -> dict[str, Any]:
+    facts = {name: getattr(contact, name) for name in CONTACT_FACTS}
+    facts["account"] = account_facts(contact.account) if contact.account else None
+    return facts
+
+
+def activities_by_owner(
+    model: type[Model], owner: str, ids: Iterable[int], rules: Sequence[ActivityRule], now: datetime
+) -> dict[int, list[Activity]]:
+    """Events (or signals) of the rule types that can count at `now`, grouped by owner id."""
+    types = sorted({rule.type for rule in rules})
+    grouped: dict[int, list[Activity]] = defaultdict(list)
+    if not types:
+        return grouped
+    rows = model._default_manager.filter(
+        **{f"{owner}__in": list(ids)},
+        type__in=types,
+        occurred_at__lte=now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS),
+    )
+    days = lookback_days(rules)
+    if days is not None:
+        rows = rows.filter(occurred_at__gte=now - timedelta(days=days))
+    for owner_id, type_, occurred_at, properties in rows.values_list(
+        owner, "type", "occurred_at", "properties"
+    ).iterator(chunk_size=5000):
+        grouped[owner_id].append(Activity(type_, occurred_at, properties or {}))
+    return grouped
+
+
+def _lock_scores(score_model: type[Model], key: str, ids: Sequence[int], now: datetime) -> dict:
+    """Create missing score rows (status `none`), then lock them all in primary-key order."""
+    manager = score_model._default_manager
+    manager.bulk_create(
+        [score_model(**{key: i}, status_since=now) for i in ids], ignore_conflicts=True
+    )
+    return {s.pk: s for s in manager.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: str
+    values: dict[str, Any]  # score columns other than the status bookkeeping
+    scores: dict[str, Any]  # what the history row keeps of them
+    explanation: dict[str, Any]
+
+
+def _store(
+    *,
+    locked: dict[int, Any],
+    outcomes: dict[int, _Outcome],
+    table: type[Model],
+    history: type[Model],
+    owner: str,
+    active: ActiveModel,
+    now: datetime,
+    cause: str,
+) -> None:
+    """Write scores; a status change is a compare-and-swap that appends one history row."""
+    unchanged, changes = [], []
+    for pk, outcome in outcomes.items():
+        score = locked[pk]
+        old = score.status
+        for name, value in outcome.values.items():
+            setattr(score, name, value)
+        score.model_version_id, score.computed_at = active.id, now
+        if outcome.status == old:
+            unchanged.append(score)
+            continue
+        fields = {
+            **outcome.values,
+            "status": outcome.status,
+            "status_since": now,
+            "model_version_id": active.id,
+            "computed_at": now,
+        }
+        if table._default_manager.filter(pk=pk, status=old).update(**fields) == 1:
+            changes.append(
+                history(
+                    **{owner: pk},
+                    from_status=old,
+                    to_status=outcome.status,
+                    changed_at=now,
+                    model_version_id=active.id,
+                    cause=cause,
+                    scores=outcome.scores,
+                    explanation=outcome.explanation,
+                )
+            )
+    if unchanged:
+        written = [*next(iter(outcomes.values())).values, "model_version", "computed_at"]
+        table._default_manager.bulk_update(unchanged, written, batch_size=1000)
+    history._default_manager.bulk_create(changes, batch_size=1000)
+
+
+def contact_scores_recompute(
+    *, contact_ids: Iterable[int], active: ActiveModel, now: datetime, cause: str
+) -> set[int]:
+    """Rescore contacts; returns the ids of the accounts they are linked to."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return set()
+    model = active.model.contact
+    accounts: set[int] = set()
+    outcomes: dict[int, _Outcome] = {}
+    with transaction.atomic():
+        locked = _lock_scores(ContactScore, "contact_id", ids, now)
+        events = activities_by_owner(
+            EngagementEvent, "contact_id", ids, model.engagement_rules, now
+        )
+        for contact in Contact.objects.filter(id__in=ids).select_related("account"):
+            if contact.account_id:
+                accounts.add(contact.account_id)
+            r = score_contact(model, contact_facts(contact), events.get(contact.id, ()), now)
+            scores = {"fit": r.fit, "engagement": r.engagement, "total": r.total}
+            reasons = list(r.disqualified_reasons)
+            outcomes[contact.id] = _Outcome(
+                status=r.status,
+                values={**scores, "disqualified_reasons": reasons, "breakdown": r.breakdown},
+                scores=scores,
+                explanation={**r.breakdown, "disqualified_reasons": reasons},
+            )
+        _store(
+            locked=locked,
+            outcomes=outcomes,
+            table=ContactScore,
+            history=ContactStatusChange,
+            owner="contact_id",
+            active=active,
+            now=now,
+            cause=cause,
+        )
+    return accounts
+
+
+def account_scores_recompute(
+    *, account_ids: Iterable[int], active: ActiveModel, now: datetime, cause: str
+) -> None:
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
+    model = active.model.account
+    outcomes: dict[int, _Outcome] = {}
+    with transaction.atomic():
+        locked = _lock_scores(AccountScore, "account_id", ids, now)
+        members: dict[int, list[CommitteeMember]] = defaultdict(list)
+        for account_id, email, role, status, engagement in ContactScore.objects.filter(
+            contact__account_id__in=ids
+        ).values_list(
+            "contact__account_id", "contact__email", "contact__buying_role", "status", "engagement"
+        ):
+            members[account_id].append(CommitteeMember(email, role, status, engagement))
+        signals = activities_by_owner(AccountSignal, "account_id", ids, model.signal_rules, now)
+        for account in Account.objects.filter(id__in=ids):
+            r = score_account(
+                model,
+                account_facts(account),
+                members.get(account.id, ()),
+                signals.get(account.id, ()),
+                now,
+            )
+            scores = {
+                "fit": r.fit,
+                "engagement": r.engagement,
+                "signal_score": r.signal_score,
+                "engaged_contacts": r.engaged_contacts,
+                "mql_contacts": r.mql_contacts,
+            }
+            extra = {
+                "roles_covered": list(r.roles_covered),
+                "missing": list(r.missing),
+                "disqualified_reasons": list(r.disqualified_reasons),
+            }
+            outcomes[account.id] = _Outcome(
+                status=r.status,
+                values={**scores, **extra, "breakdown": r.breakdown},
+                scores=scores,
+                explanation={**r.breakdown, **extra},
+            )
+        _store(
+            locked=locked,
+            outcomes=outcomes,
+            table=AccountScore,
+            history=AccountStatusChange,
+            owner="account_id",
+            active=active,
+            now=now,
+            cause=cause,
+        )
+
+
+def scores_recompute(
+    *,
+    contact_ids: Iterable[int],
+    account_ids: Iterable[int],
+    active: ActiveModel,
+    now: datetime,
+    cause: str,
+) -> None:
+    """Rescore contacts, then roll up their accounts and the accounts named directly."""
+    with transaction.atomic():
+        touched = contact_scores_recompute(
+            contact_ids=contact_ids, active=active, now=now, cause=cause
+        )
+        account_scores_recompute(
+            account_ids=touched | set(account_ids), active=active, now=now, cause=cause
+        )
