@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from mqa.models import ScoringModelVersion
+from mqa.selectors import ActiveModel, scoring_model_active
+from mqa.services.models import scoring_model_import, scoring_model_publish
+from tests.factories import TEST_MODEL
+
+
+def publish(document: dict[str, Any], *, route: bool = True) -> ScoringModelVersion:
+    """Import and publish a model; the rescore runs when the caller's transaction commits."""
+    version = scoring_model_import(document=document)
+    scoring_model_publish(version_id=version.id, route=route)
+    version.refresh_from_db()
+    return version
+
+
+@pytest.fixture
+def test_document() -> dict[str, Any]:
+    return copy.deepcopy(TEST_MODEL)
+
+
+@pytest.fixture
+def active_model(db: None, test_document: dict[str, Any]) -> ActiveModel:
+    publish(test_document)
+    active = scoring_model_active()
+    assert active is not None
+    return active
