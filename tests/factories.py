@@ -14,8 +14,20 @@ TEST_MODEL: dict[str, Any] = {
     "contact": {
         "fit": {
             "rules": [
-                {"label": "Senior", "attribute": "seniority", "op": "in", "value": ["vp", "c_level"], "points": 30},
-                {"label": "Big account", "attribute": "account.employee_count", "op": "gte", "value": 200, "points": 20},
+                {
+                    "label": "Senior",
+                    "attribute": "seniority",
+                    "op": "in",
+                    "value": ["vp", "c_level"],
+                    "points": 30,
+                },
+                {
+                    "label": "Big account",
+                    "attribute": "account.employee_count",
+                    "op": "gte",
+                    "value": 200,
+                    "points": 20,
+                },
             ]
         },
         "engagement": {
@@ -31,13 +43,23 @@ TEST_MODEL: dict[str, Any] = {
                 },
             ]
         },
-        "disqualifiers": [{"attribute": "seniority", "op": "eq", "value": "student", "reason": "student"}],
+        "disqualifiers": [
+            {"attribute": "seniority", "op": "eq", "value": "student", "reason": "student"}
+        ],
         "thresholds": {"fit_floor": 30, "engagement_floor": 20, "total": 70, "engaged": 10},
     },
     "account": {
-        "fit": {"rules": [{"attribute": "employee_count", "op": "gte", "value": 200, "points": 50}]},
-        "signals": {"rules": [{"signal_type": "intent_surge", "points": 20, "max_count": 1, "window_days": 30}]},
-        "disqualifiers": [{"attribute": "custom.is_customer", "op": "eq", "value": True, "reason": "customer"}],
+        "fit": {
+            "rules": [{"attribute": "employee_count", "op": "gte", "value": 200, "points": 50}]
+        },
+        "signals": {
+            "rules": [
+                {"signal_type": "intent_surge", "points": 20, "max_count": 1, "window_days": 30}
+            ]
+        },
+        "disqualifiers": [
+            {"attribute": "custom.is_customer", "op": "eq", "value": True, "reason": "customer"}
+        ],
         "role_weights": {"decision_maker": 2.0, "champion": 1.5},
         "thresholds": {
             "fit_floor": 40,
@@ -53,7 +75,9 @@ TEST_MODEL: dict[str, Any] = {
 _ids = itertools.count(1)
 
 
-def event(email: str, type_: str = "demo_request", *, at: datetime | None = None, **extra: Any) -> dict[str, Any]:
+def event(
+    email: str, type_: str = "demo_request", *, at: datetime | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "email": email,
         "type": type_,
@@ -67,7 +91,9 @@ def pricing_view(email: str, *, at: datetime | None = None, **extra: Any) -> dic
     return event(email, "page_view", at=at, properties={"url": "https://x.io/pricing"}, **extra)
 
 
-def signal(domain: str, type_: str = "intent_surge", *, at: datetime | None = None, **extra: Any) -> dict[str, Any]:
+def signal(
+    domain: str, type_: str = "intent_surge", *, at: datetime | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "account_domain": domain,
         "type": type_,

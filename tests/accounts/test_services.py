@@ -12,17 +12,28 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_creates_accounts_with_normalised_domains_and_a_none_score():
-    result = accounts_upsert(items=[{"domain": " HTTPS://user@www.Acme.com:443/about?x#y ", "name": "Acme"}])
+    result = accounts_upsert(
+        items=[{"domain": " HTTPS://user@www.Acme.com:443/about?x#y ", "name": "Acme"}]
+    )
 
     assert result.as_dict() == {"created": 1, "updated": 0}
     account = Account.objects.get()
-    assert (account.domain, account.name, account.is_target, account.custom) == ("acme.com", "Acme", False, {})
+    assert (account.domain, account.name, account.is_target, account.custom) == (
+        "acme.com",
+        "Acme",
+        False,
+        {},
+    )
     assert AccountScore.objects.get(account=account).status == "none"
     assert list(PendingWork.objects.values_list("kind", "object_id")) == [("account", account.id)]
 
 
 def test_upserts_are_partial_and_null_clears():
-    accounts_upsert(items=[{"domain": "acme.com", "name": "Acme", "industry": "Software", "employee_count": 500}])
+    accounts_upsert(
+        items=[
+            {"domain": "acme.com", "name": "Acme", "industry": "Software", "employee_count": 500}
+        ]
+    )
 
     result = accounts_upsert(items=[{"domain": "acme.com", "industry": None, "is_target": True}])
 
@@ -92,6 +103,10 @@ def test_signals_are_idempotent_by_source_and_id():
         items=[first, {**first, "properties": {"topic": "erp"}}, signal("acme.com", id="s2")]
     )
 
-    assert result.as_dict() == {"accepted": 1, "duplicates": 1, "conflicts": [{"index": 1, "id": "s1"}]}
+    assert result.as_dict() == {
+        "accepted": 1,
+        "duplicates": 1,
+        "conflicts": [{"index": 1, "id": "s1"}],
+    }
     assert AccountSignal.objects.get(external_id="s1").properties == {"topic": "crm"}
     assert AccountSignal.objects.count() == 2

@@ -61,7 +61,11 @@ def test_within_one_batch_the_first_of_two_conflicting_events_wins():
 
     result = events_ingest(items=[first, first, {**first, "type": "webinar"}])
 
-    assert result.as_dict() == {"accepted": 1, "duplicates": 1, "conflicts": [{"index": 2, "id": "e1"}]}
+    assert result.as_dict() == {
+        "accepted": 1,
+        "duplicates": 1,
+        "conflicts": [{"index": 2, "id": "e1"}],
+    }
     assert EngagementEvent.objects.get().type == "demo_request"
 
 
@@ -86,7 +90,11 @@ def test_a_bad_event_rejects_the_batch_and_stores_nothing(change, field):
         events_ingest(items=items)
 
     assert [(e.index, e.field) for e in raised.value.errors] == [(1, field)]
-    assert (Contact.objects.count(), EngagementEvent.objects.count(), PendingWork.objects.count()) == (0, 0, 0)
+    assert (
+        Contact.objects.count(),
+        EngagementEvent.objects.count(),
+        PendingWork.objects.count(),
+    ) == (0, 0, 0)
 
 
 def test_events_more_than_300_seconds_in_the_future_are_rejected():
@@ -104,7 +112,9 @@ def test_events_more_than_300_seconds_in_the_future_are_rejected():
 
 
 def test_contact_upserts_normalise_and_are_partial():
-    contacts_upsert(items=[{"email": "Jo@Acme.com", "title": " CTO ", "buying_role": " Decision_Maker "}])
+    contacts_upsert(
+        items=[{"email": "Jo@Acme.com", "title": " CTO ", "buying_role": " Decision_Maker "}]
+    )
     contacts_upsert(items=[{"email": "jo@acme.com", "seniority": "vp", "buying_role": "  "}])
 
     contact = Contact.objects.get()

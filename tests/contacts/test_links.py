@@ -17,7 +17,9 @@ def linked(email: str) -> str | None:
 
 
 def test_a_contact_links_to_its_email_domain_or_longest_parent_on_a_label_boundary():
-    accounts_upsert(items=[{"domain": "acme.com"}, {"domain": "eu.acme.com"}, {"domain": "notacme.com"}])
+    accounts_upsert(
+        items=[{"domain": "acme.com"}, {"domain": "eu.acme.com"}, {"domain": "notacme.com"}]
+    )
 
     contacts_upsert(
         items=[

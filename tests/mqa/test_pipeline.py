@@ -10,7 +10,13 @@ from django.utils import timezone
 from accounts.services import accounts_upsert
 from contacts.models import Contact
 from contacts.services import contacts_upsert, events_ingest
-from mqa.models import AccountScore, AccountStatusChange, ContactScore, ContactStatusChange, PendingWork
+from mqa.models import (
+    AccountScore,
+    AccountStatusChange,
+    ContactScore,
+    ContactStatusChange,
+    PendingWork,
+)
 from mqa.selectors import pipeline_status_get
 from mqa.services.pipeline import CONTACT, pipeline_process, work_add, work_claim, work_release
 from tests.factories import event, mql_events, pricing_view
@@ -37,7 +43,11 @@ def status_of(email: str) -> tuple[str, int, float]:
 
 def test_ingested_events_make_contacts_mql_and_the_account_mqa(active_model):
     committee()
-    events_ingest(items=mql_events("ceo@acme.com") + mql_events("vp@acme.com") + [pricing_view("dev@acme.com")])
+    events_ingest(
+        items=mql_events("ceo@acme.com")
+        + mql_events("vp@acme.com")
+        + [pricing_view("dev@acme.com")]
+    )
 
     pipeline_process()
 
@@ -64,7 +74,11 @@ def test_ingested_events_make_contacts_mql_and_the_account_mqa(active_model):
         "engaged_contacts": 3,
         "mql_contacts": 2,
     }
-    assert [c["email"] for c in change.explanation["contacts"]] == ["ceo@acme.com", "dev@acme.com", "vp@acme.com"]
+    assert [c["email"] for c in change.explanation["contacts"]] == [
+        "ceo@acme.com",
+        "dev@acme.com",
+        "vp@acme.com",
+    ]
     assert PendingWork.objects.count() == 0
 
 
@@ -78,7 +92,11 @@ def test_an_account_short_of_one_criterion_says_what_is_missing(active_model):
     assert account.status == "engaged"
     assert (account.engagement, account.engaged_contacts, account.mql_contacts) == (175.0, 2, 1)
     assert account.missing == [
-        {"criterion": "required_roles", "actual": ["champion", "user"], "required": ["decision_maker"]}
+        {
+            "criterion": "required_roles",
+            "actual": ["champion", "user"],
+            "required": ["decision_maker"],
+        }
     ]
 
 
@@ -86,13 +104,21 @@ def test_processing_twice_changes_nothing(active_model):
     committee()
     events_ingest(items=mql_events("ceo@acme.com"))
     pipeline_process()
-    before = list(ContactScore.objects.order_by("pk").values_list("status", "fit", "engagement", "status_since"))
+    before = list(
+        ContactScore.objects.order_by("pk").values_list(
+            "status", "fit", "engagement", "status_since"
+        )
+    )
 
     contacts = Contact.objects.values_list("id", flat=True)
     work_add(kind=CONTACT, ids=contacts)
     pipeline_process()
 
-    after = list(ContactScore.objects.order_by("pk").values_list("status", "fit", "engagement", "status_since"))
+    after = list(
+        ContactScore.objects.order_by("pk").values_list(
+            "status", "fit", "engagement", "status_since"
+        )
+    )
     assert after == before
     assert ContactStatusChange.objects.count() == 1
     assert AccountStatusChange.objects.count() == 1

@@ -40,7 +40,9 @@ def test_an_invalid_document_is_rejected_naming_each_path():
     assert ScoringModelVersion.objects.count() == 0
 
 
-def test_publishing_rescores_everything_in_chunks_with_progress(settings, django_capture_on_commit_callbacks):
+def test_publishing_rescores_everything_in_chunks_with_progress(
+    settings, django_capture_on_commit_callbacks
+):
     settings.MQA_RESCORE_CHUNK = 2
     contacts_upsert(items=[{"email": f"c{i}@acme.com", "seniority": "vp"} for i in range(5)])
     events_ingest(items=mql_events("c0@acme.com"))
@@ -71,7 +73,9 @@ def test_publishing_again_supersedes_the_running_rescore_and_retires_the_old_ver
     run.refresh_from_db()
     first.refresh_from_db()
     assert (run.state, first.state) == ("superseded", "retired")
-    assert list(ScoringModelVersion.objects.filter(state="active").values_list("version", flat=True)) == [2]
+    assert list(
+        ScoringModelVersion.objects.filter(state="active").values_list("version", flat=True)
+    ) == [2]
     with pytest.raises(NotADraft):
         scoring_model_publish(version_id=first.id, route=True)
 

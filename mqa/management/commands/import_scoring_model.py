@@ -39,6 +39,5 @@ class Command(BaseCommand):
             run = scoring_model_publish(version_id=version.id, route=not no_route)
             run.refresh_from_db()
             self.stdout.write(
-                f"published version {version.version}; rescore {run.state} "
-                f"({run.done}/{run.total})"
+                f"published version {version.version}; rescore {run.state} ({run.done}/{run.total})"
             )
