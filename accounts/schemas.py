@@ -43,7 +43,7 @@ class AccountIn(msgspec.Struct, forbid_unknown_fields=True):
 def clean_account(item: AccountIn) -> AccountIn:
     item.domain = domain_or_invalid("domain", item.domain)
     clean_text(item, TEXT_FIELDS)
-    if item.country is not UNSET:
+    if not isinstance(item.country, msgspec.UnsetType):
         item.country = country_or_invalid(item.country)
     if item.is_target is None:
         item.is_target = False  # null clears: back to the default

@@ -92,7 +92,7 @@ def accounts_ensure(*, domains: Iterable[str]) -> dict[str, int]:
     """Ids of the accounts with these domains, creating the missing ones (SPEC §2)."""
     wanted = set(domains)
     ids = dict(Account.objects.filter(domain__in=wanted).values_list("domain", "id"))
-    missing = {domain: {} for domain in sorted(wanted - ids.keys())}
+    missing: dict[str, dict[str, Any]] = {domain: {} for domain in sorted(wanted - ids.keys())}
     if missing:
         created = _accounts_create(missing, timezone.now())
         work_add(kind=ACCOUNT, ids=[a.id for a in created])

@@ -58,9 +58,9 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
 def clean_contact(item: ContactIn) -> ContactIn:
     item.email = email_or_invalid(item.email)
     clean_text(item, TEXT_FIELDS)
-    if item.country is not UNSET:
+    if not isinstance(item.country, msgspec.UnsetType):
         item.country = country_or_invalid(item.country)
-    if item.buying_role is not UNSET:
+    if not isinstance(item.buying_role, msgspec.UnsetType):
         item.buying_role = normalize_role(item.buying_role)
     if isinstance(item.account_domain, str):
         item.account_domain = domain_or_invalid("account_domain", item.account_domain)

@@ -74,7 +74,7 @@ def contacts_ensure(*, emails: Iterable[str]) -> dict[str, int]:
     """Ids of the contacts with these emails, creating (and linking) the missing ones."""
     wanted = set(emails)
     ids = dict(Contact.objects.filter(email__in=wanted).values_list("email", "id"))
-    missing = {email: {} for email in sorted(wanted - ids.keys())}
+    missing: dict[str, dict[str, Any]] = {email: {} for email in sorted(wanted - ids.keys())}
     if missing:
         created = _contacts_create(missing, timezone.now())
         link_changes_mark_stale(contacts_link(contacts=created))

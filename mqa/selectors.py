@@ -60,3 +60,61 @@ def pipeline_status_get(*, now: datetime | None = None) -> dict[str, Any]:
         "active_model_version": active.version if active else None,
         "rescore": rescore,
     }
+
+
+def qualification_summary_get(*, near_miss_limit: int = 10, mqa_limit: int = 15) -> dict[str, Any]:
+    """Counts by status, the MQAs with their committee, and target accounts one criterion short."""
+    from django.db.models import Count
+
+    from mqa.models import AccountScore, ContactScore
+
+    def counts(queryset: Any) -> dict[str, int]:
+        return dict(queryset.values_list("status").annotate(n=Count("pk")).order_by("status"))
+
+    mqas = (
+        AccountScore.objects.filter(status="mqa")
+        .select_related("account")
+        .order_by("-account__is_target", "-engagement")
+    )
+    near = [
+        score
+        for score in AccountScore.objects.filter(
+            account__is_target=True, status__in=["engaged", "none"]
+        )
+        .select_related("account")
+        .order_by("-engagement")
+        if len(score.missing) == 1
+    ]
+    return {
+        "contacts": counts(ContactScore.objects.all()),
+        "accounts": counts(AccountScore.objects.all()),
+        "target_accounts": counts(AccountScore.objects.filter(account__is_target=True)),
+        "mqas": [
+            {
+                "domain": s.account.domain,
+                "is_target": s.account.is_target,
+                "engagement": s.engagement,
+                "engaged_contacts": s.engaged_contacts,
+                "roles_covered": s.roles_covered,
+            }
+            for s in mqas[:mqa_limit]
+        ],
+        "mqa_total": mqas.count(),
+        "near_misses": _round_robin(
+            [{"domain": s.account.domain, **s.missing[0]} for s in near], near_miss_limit
+        ),
+        "near_miss_total": len(near),
+    }
+
+
+def _round_robin(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` rows, taking one of each missing criterion in turn (variety first)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["criterion"], []).append(row)
+    picked: list[dict[str, Any]] = []
+    while len(picked) < limit and any(groups.values()):
+        for group in groups.values():
+            if group and len(picked) < limit:
+                picked.append(group.pop(0))
+    return picked

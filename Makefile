@@ -1,0 +1,40 @@
+# The two commands: `make demo` (embedded SQLite, in-process tasks) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# The embedded quickstart ignores any DATABASE_URL / REDIS_URL from the environment.
+EMBEDDED := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true
+PYTEST_SQLITE := tests/scoring tests/accounts tests/contacts tests/mqa
+
+.PHONY: install demo test lint check-migrations serve
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: install
+	$(EMBEDDED) $(BIN)/python manage.py migrate --verbosity 0
+	$(EMBEDDED) $(BIN)/python manage.py seed_demo
+	@echo
+	$(EMBEDDED) $(BIN)/python manage.py demo_summary
+	@echo
+	@echo "Admin: http://127.0.0.1:8000/admin/  (login demo / demo)"
+	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(EMBEDDED) $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: install
+	bash scripts/ensure_services.sh var/test-services.env
+	$(MAKE) --no-print-directory lint
+	set -a && . var/test-services.env && set +a && \
+	  DATABASE_URL=$$TEST_DATABASE_URL MQA_REQUIRE_SERVICES=1 $(BIN)/pytest -q
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q $(PYTEST_SQLITE)

@@ -1,0 +1,49 @@
+"""`manage.py seed_demo`: load the demo data set, the default model, and a demo login."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from accounts.models import Account
+from mqa.demo import demo_data_build, demo_data_load
+from mqa.selectors import scoring_model_active
+from mqa.services.models import scoring_model_import, scoring_model_publish
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "default_model.json"
+
+
+class Command(BaseCommand):
+    help = "Load the demo data set; publish the default model if none is active."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--accounts", type=int, default=400)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--user", default="demo", help="demo login (password = user name)")
+
+    def handle(self, *args: Any, accounts: int, seed: int, user: str, **options: Any) -> None:
+        if Account.objects.exists():
+            self.stdout.write("demo data already loaded; leaving it as it is")
+        else:
+            now = timezone.now()
+            counts = demo_data_load(
+                data=demo_data_build(seed=seed, now=now, accounts=accounts), now=now
+            )
+            self.stdout.write("loaded " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+        if scoring_model_active() is None:
+            version = scoring_model_import(document=json.loads(DEFAULT_MODEL.read_text()))
+            run = scoring_model_publish(version_id=version.id, route=False)
+            run.refresh_from_db()
+            self.stdout.write(
+                f"published {version.name!r} v{version.version}: "
+                f"rescore {run.state} ({run.done}/{run.total})"
+            )
+        users = get_user_model().objects
+        if not users.filter(username=user).exists():
+            users.create_superuser(user, f"{user}@example.com", user)
+        self.stdout.write(f"demo login: {user} / {user}")
