@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from mqa.scoring.attributes import is_account_attribute, is_contact_attribute
@@ -66,7 +67,7 @@ class _Reader:
         path: str,
         allowed: set[str],
         required: frozenset[str] | set[str] = frozenset(),
-    ) -> dict:
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(path, "must be an object")
         for key in value:
@@ -76,12 +77,14 @@ class _Reader:
             self.fail(_join(path, key), "is required")
         return value
 
-    def items(self, value: Any, path: str) -> list:
+    def items(self, value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
             raise self.fail(path, "must be a list")
         return value
 
-    def each(self, values: list, path: str, parse: Callable[[Any, str], Any]) -> tuple:
+    def each(
+        self, values: list[Any], path: str, parse: Callable[[Any, str], Any]
+    ) -> tuple[Any, ...]:
         parsed = []
         for index, value in enumerate(values):
             with contextlib.suppress(_Invalid):
@@ -98,7 +101,7 @@ class _Reader:
             raise self.fail(path, "must be a number")
         if minimum is not None and value < minimum:
             raise self.fail(path, f"must be at least {minimum}")
-        return value
+        return float(value) if isinstance(value, float) else int(value)
 
     def integer(
         self, value: Any, path: str, low: int | None = None, high: int | None = None
@@ -117,7 +120,7 @@ class _Reader:
             return None
         if not is_number(value) or value <= 0:
             raise self.fail(path, "must be a positive number or null")
-        return value
+        return int(value) if isinstance(value, int) else float(value)
 
     def type_name(self, value: Any, path: str) -> str:
         name = normalize_type(value) if isinstance(value, str) else None
@@ -183,7 +186,7 @@ def _normalize_domains(value: Any) -> Any:
 
 
 def _attribute_condition(
-    r: _Reader, item: dict, path: str, is_known: Callable[[str], bool]
+    r: _Reader, item: dict[str, Any], path: str, is_known: Callable[[str], bool]
 ) -> Condition:
     attribute = r.string(item.get("attribute"), f"{path}.attribute")
     if not is_known(attribute):
@@ -197,7 +200,7 @@ def _where(r: _Reader, item: Any, path: str) -> Condition:
     return _condition(r, key, item.get("op"), item.get("value"), path, "value" in item)
 
 
-def _points(r: _Reader, item: dict, path: str) -> int:
+def _points(r: _Reader, item: dict[str, Any], path: str) -> int:
     return r.integer(item.get("points"), f"{path}.points", -POINTS_LIMIT, POINTS_LIMIT)
 
 
@@ -256,13 +259,13 @@ def _activity_rule(type_key: str) -> Callable[[_Reader, Any, str], ActivityRule]
 
 
 def _rules(
-    r: _Reader, section: dict, path: str, parse: Callable[[_Reader, Any, str], Any]
-) -> tuple:
+    r: _Reader, section: dict[str, Any], path: str, parse: Callable[[_Reader, Any, str], Any]
+) -> tuple[Any, ...]:
     values = r.items(section.get("rules", []), f"{path}.rules")
     return r.each(values, f"{path}.rules", lambda v, p: parse(r, v, p))
 
 
-def _cap(r: _Reader, section: dict, path: str) -> int:
+def _cap(r: _Reader, section: dict[str, Any], path: str) -> int:
     return r.integer(section.get("cap", 100), f"{path}.cap", 0)
 
 
@@ -351,8 +354,8 @@ def _account(r: _Reader, doc: Any) -> AccountModel:
         parsed = {}
         for key, value in weights.items():
             kpath = f"{path}.role_weights.{key}"
-            role = _guard(r, lambda k=key, p=kpath: r.role_name(k, p), None)
-            weight = _guard(r, lambda v=value, p=kpath: r.number(v, p, 0), None)
+            role = _guard(r, partial(r.role_name, key, kpath), None)
+            weight = _guard(r, partial(r.number, value, kpath, 0), None)
             if role is not None and weight is not None:
                 parsed[role] = weight
         return parsed
