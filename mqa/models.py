@@ -204,3 +204,13 @@ class RescoreRun(models.Model):
 
     def __str__(self) -> str:
         return f"rescore v{self.model_version_id} {self.state} {self.done}/{self.total}"
+
+
+class Checkpoint(models.Model):
+    """When a periodic job last covered time up to; lets it catch up after downtime."""
+
+    name = models.CharField(max_length=50, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.at.isoformat()}"

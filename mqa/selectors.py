@@ -20,16 +20,17 @@ class ActiveModel:
     model: ScoringModel
 
 
-_parsed: dict[int, ScoringModel] = {}
+_parsed: dict[tuple[int, int, datetime | None], ScoringModel] = {}
 
 
 def scoring_model_of(version: ScoringModelVersion) -> ScoringModel:
     """The parsed model of a stored version; published documents never change, so cache them."""
     if version.state == ScoringModelVersion.State.DRAFT:
         return parse_document(version.document)
-    if version.id not in _parsed:
-        _parsed[version.id] = parse_document(version.document)
-    return _parsed[version.id]
+    key = (version.id, version.version, version.published_at)
+    if key not in _parsed:
+        _parsed[key] = parse_document(version.document)
+    return _parsed[key]
 
 
 def scoring_model_active() -> ActiveModel | None:

@@ -17,11 +17,13 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
-from mqa.models import Cause, RescoreRun
+from mqa.models import Cause, Checkpoint, RescoreRun
 from mqa.scoring.types import ActivityRule
 from mqa.selectors import scoring_model_active
 from mqa.services.pipeline import ACCOUNT, CONTACT, work_add
 from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
+
+TIME_REFRESH = "time_refresh"
 
 
 def _rescore_chunk(run_id: int) -> bool:
@@ -82,34 +84,44 @@ def rescore_runs_resume_stalled(*, now: datetime) -> list[int]:
     return stalled
 
 
-def _time_sensitive(rules: tuple[ActivityRule, ...], now: datetime, slack: timedelta) -> Q:
-    """Activities whose contribution may have changed since the previous refresh."""
+def _time_sensitive(rules: tuple[ActivityRule, ...], since: datetime, now: datetime) -> Q:
+    """Activities whose contribution changed between `since` and `now`."""
     condition = Q(pk__in=[])
     for rule in rules:
         window = timedelta(days=rule.window_days) if rule.window_days is not None else None
         if rule.half_life_days is not None:  # decays: everything still inside the window
-            since = Q(occurred_at__gte=now - window - slack) if window else Q()
-            condition |= Q(type=rule.type) & since
-        elif window is not None:  # expires: what crossed the window's edge lately
-            edge = now - window
-            condition |= Q(type=rule.type, occurred_at__gte=edge - slack, occurred_at__lte=edge)
+            inside = Q(occurred_at__gte=since - window) if window else Q()
+            condition |= Q(type=rule.type) & inside
+        elif window is not None:  # expires: what crossed the window's edge since last time
+            condition |= Q(
+                type=rule.type, occurred_at__gte=since - window, occurred_at__lt=now - window
+            )
     return condition
 
 
 def scores_refresh_for_time(*, now: datetime | None = None) -> tuple[int, int]:
-    """Mark stale what window expiry and decay change without new data (SPEC §4)."""
+    """Mark stale what window expiry and decay changed since the previous refresh (SPEC §4).
+
+    The previous refresh time is stored, so a beat that was down for a while catches up.
+    """
     active = scoring_model_active()
     if active is None:
         return 0, 0
     now = now or timezone.now()
-    slack = timedelta(seconds=2 * settings.MQA_TIME_REFRESH_SECONDS)
+    first_since = now - timedelta(seconds=2 * settings.MQA_TIME_REFRESH_SECONDS)
     with transaction.atomic():
+        checkpoint, _ = Checkpoint.objects.select_for_update().get_or_create(
+            name=TIME_REFRESH, defaults={"at": first_since}
+        )
+        since = min(checkpoint.at, now)
         contact_ids = EngagementEvent.objects.filter(
-            _time_sensitive(active.model.contact.engagement_rules, now, slack)
+            _time_sensitive(active.model.contact.engagement_rules, since, now)
         ).values_list("contact_id", flat=True)
         account_ids = AccountSignal.objects.filter(
-            _time_sensitive(active.model.account.signal_rules, now, slack)
+            _time_sensitive(active.model.account.signal_rules, since, now)
         ).values_list("account_id", flat=True)
         contacts = work_add(kind=CONTACT, ids=contact_ids.distinct(), cause=Cause.TIME)
         accounts = work_add(kind=ACCOUNT, ids=account_ids.distinct(), cause=Cause.TIME)
+        checkpoint.at = now
+        checkpoint.save(update_fields=["at"])
     return contacts, accounts
