@@ -1,6 +1,33 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import views as accounts
+from contacts.api import views as contacts
+from mqa.api import views as mqa
+
+api = [
+    path("accounts/bulk", accounts.AccountsBulkView.as_view()),
+    path("accounts", accounts.AccountListView.as_view()),
+    path("accounts/<str:domain>/readiness", accounts.AccountReadinessView.as_view()),
+    path("accounts/<str:domain>/history", accounts.AccountHistoryView.as_view()),
+    path("signals/bulk", accounts.SignalsBulkView.as_view()),
+    path("contacts/bulk", contacts.ContactsBulkView.as_view()),
+    path("contacts", contacts.ContactListView.as_view()),
+    path("contacts/<int:contact_id>", contacts.ContactDetailView.as_view()),
+    path("contacts/<int:contact_id>/history", contacts.ContactHistoryView.as_view()),
+    path("events/bulk", contacts.EventsBulkView.as_view()),
+    path("handoffs", mqa.HandoffListView.as_view()),
+    path("scoring-models", mqa.ScoringModelImportView.as_view()),
+    path("scoring-models/active", mqa.ActiveScoringModelView.as_view()),
+    path("scoring-models/<int:version_id>/preview", mqa.ScoringModelPreviewView.as_view()),
+    path("scoring-models/<int:version_id>/publish", mqa.ScoringModelPublishView.as_view()),
+    path("pipeline", mqa.PipelineView.as_view()),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include(api)),
 ]

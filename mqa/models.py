@@ -214,3 +214,84 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.at.isoformat()}"
+
+
+class ApiKey(models.Model):
+    """A REST client's key; only a SHA-256 of it is stored (SPEC §7)."""
+
+    class Scope(models.TextChoices):
+        READ = "read"
+        INGEST = "ingest"
+        FEEDBACK = "feedback"
+        ADMIN = "admin"
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    hashed_key = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Handoff(models.Model):
+    """A qualified lead or account handed to sales (SPEC §6); routing creates them."""
+
+    class Kind(models.TextChoices):
+        LEAD = "lead"
+        ACCOUNT = "account"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+
+    class Outcome(models.TextChoices):
+        SQL = "sql"
+        OPPORTUNITY = "opportunity"
+        WON = "won"
+        LOST = "lost"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="handoffs"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, null=True, blank=True, related_name="handoffs"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, null=True, blank=True)
+    assignee = models.CharField(max_length=255, null=True, blank=True)
+    queue = models.CharField(max_length=100, null=True, blank=True)
+    unassigned = models.BooleanField(default=False)
+    reason = models.CharField(max_length=32, null=True, blank=True)
+    note = models.TextField(blank=True, default="")
+    decision = models.JSONField(default=dict, help_text="why it went where it went")
+    model_version = models.ForeignKey(
+        ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact"], condition=Q(status="open"), name="one_open_lead_handoff"
+            ),
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status="open"), name="one_open_account_handoff"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "status"]), models.Index(fields=["assignee"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} handoff {self.pk} ({self.status})"

@@ -1,0 +1,185 @@
+"""Account endpoints of SPEC §7: bulk upserts, signals, the list, readiness and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import (
+    account_history_list,
+    account_list,
+    account_readiness_get,
+    readiness_of,
+)
+from accounts.services import accounts_upsert, signals_ingest
+from mqa.api import docs
+from mqa.api.auth import scope
+from mqa.api.common import (
+    AUTH_RESPONSES,
+    BULK_RESPONSES,
+    PAGE_PARAMETERS,
+    CursorPage,
+    Detail,
+    NewestFirst,
+    bulk_call,
+)
+from mqa.api.history import status_change_out
+from mqa.models import AccountStatus
+from mqa.scoring.normalize import normalize_domain
+
+NOT_FOUND = {404: OpenApiResponse(Detail, description="no account with this domain")}
+
+
+class AccountsBulkView(APIView):
+    permission_classes = [scope("ingest")]
+
+    @extend_schema(
+        operation_id="accounts_bulk_upsert",
+        request=docs.AccountBulk,
+        responses={200: docs.UpsertResult, **BULK_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        return bulk_call(request, accounts_upsert)
+
+
+class SignalsBulkView(APIView):
+    permission_classes = [scope("ingest")]
+
+    @extend_schema(
+        operation_id="signals_bulk_ingest",
+        request=docs.SignalBulk,
+        responses={202: docs.IngestResult, **BULK_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        return bulk_call(request, signals_ingest, ok=status.HTTP_202_ACCEPTED)
+
+
+class Missing(serializers.Serializer):
+    criterion = serializers.CharField()
+    actual = serializers.JSONField()
+    required = serializers.JSONField()
+
+
+class TopContact(serializers.Serializer):
+    email = serializers.CharField()
+    buying_role = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    engagement = serializers.FloatField()
+    weight = serializers.FloatField()
+
+
+class Readiness(serializers.Serializer):
+    domain = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=AccountStatus.choices)
+    is_target = serializers.BooleanField()
+    owner = serializers.CharField(allow_null=True)
+    fit = serializers.IntegerField()
+    engagement = serializers.FloatField()
+    signal_score = serializers.FloatField()
+    engaged_contacts = serializers.IntegerField()
+    mql_contacts = serializers.IntegerField()
+    roles_covered = serializers.ListField(child=serializers.CharField())
+    missing = Missing(many=True)
+    status_since = serializers.DateTimeField(allow_null=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    computed_at = serializers.DateTimeField(allow_null=True)
+    top_contacts = TopContact(many=True)
+
+
+class AccountFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=AccountStatus.choices)
+    is_target = django_filters.BooleanFilter()
+    owner = django_filters.CharFilter()
+    updated_since = django_filters.IsoDateTimeFilter()
+
+
+class AccountListView(APIView):
+    permission_classes = [scope("read")]
+
+    @extend_schema(
+        operation_id="accounts_list",
+        parameters=[
+            OpenApiParameter("status", str, enum=AccountStatus.values),
+            OpenApiParameter("is_target", bool),
+            OpenApiParameter("owner", str),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
+            *PAGE_PARAMETERS,
+        ],
+        responses={
+            200: inline_serializer(
+                "AccountPage",
+                {"results": Readiness(many=True), "next": serializers.URLField(allow_null=True)},
+            ),
+            400: OpenApiResponse(
+                inline_serializer("FilterErrors", {"errors": serializers.DictField()})
+            ),
+            **AUTH_RESPONSES,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        filters = AccountFilter(request.query_params)
+        if not filters.is_valid():
+            return Response({"errors": filters.errors}, status=400)
+        data = filters.form.cleaned_data
+        accounts = account_list(
+            status=data["status"] or None,
+            is_target=data["is_target"],
+            owner=data["owner"] or None,
+            updated_since=data["updated_since"],
+        )
+        page = CursorPage()
+        rows = page.paginate_queryset(accounts, request, view=self) or []
+        return page.get_paginated_response([readiness_of(a) for a in rows])
+
+
+class AccountReadinessView(APIView):
+    permission_classes = [scope("read")]
+
+    @extend_schema(
+        operation_id="account_readiness", responses={200: Readiness, **NOT_FOUND, **AUTH_RESPONSES}
+    )
+    def get(self, request: Request, domain: str) -> Response:
+        readiness = account_readiness_get(domain=normalize_domain(domain) or domain)
+        if readiness is None:
+            return Response({"detail": "no account with this domain"}, status=404)
+        return Response(readiness)
+
+
+class AccountHistoryView(APIView):
+    permission_classes = [scope("read")]
+
+    @extend_schema(
+        operation_id="account_history",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: inline_serializer(
+                "AccountHistoryPage",
+                {
+                    "results": docs.StatusChange(many=True),
+                    "next": serializers.URLField(allow_null=True),
+                },
+            ),
+            **NOT_FOUND,
+            **AUTH_RESPONSES,
+        },
+    )
+    def get(self, request: Request, domain: str) -> Response:
+        changes = account_history_list(domain=normalize_domain(domain) or domain)
+        if changes is None:
+            return Response({"detail": "no account with this domain"}, status=404)
+        page = NewestFirst()
+        rows: list[Any] = page.paginate_queryset(changes, request, view=self) or []
+        return page.get_paginated_response([status_change_out(c) for c in rows])

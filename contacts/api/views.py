@@ -1,0 +1,145 @@
+"""Contact endpoints of SPEC §7: bulk upserts, events, lookup, one contact and its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contacts.selectors import contact_get, contact_history_list, contact_list, contact_of
+from contacts.services import contacts_upsert, events_ingest
+from mqa.api import docs
+from mqa.api.auth import scope
+from mqa.api.common import (
+    AUTH_RESPONSES,
+    BULK_RESPONSES,
+    PAGE_PARAMETERS,
+    CursorPage,
+    Detail,
+    NewestFirst,
+    bulk_call,
+)
+from mqa.api.history import status_change_out
+from mqa.models import ContactStatus
+from mqa.scoring.normalize import normalize_email
+
+NOT_FOUND = {404: OpenApiResponse(Detail, description="no contact with this id")}
+
+
+class ContactsBulkView(APIView):
+    permission_classes = [scope("ingest")]
+
+    @extend_schema(
+        operation_id="contacts_bulk_upsert",
+        request=docs.ContactBulk,
+        responses={200: docs.UpsertResult, **BULK_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        return bulk_call(request, contacts_upsert)
+
+
+class EventsBulkView(APIView):
+    permission_classes = [scope("ingest")]
+
+    @extend_schema(
+        operation_id="events_bulk_ingest",
+        request=docs.EventBulk,
+        responses={202: docs.IngestResult, **BULK_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        return bulk_call(request, events_ingest, ok=status.HTTP_202_ACCEPTED)
+
+
+class ContactOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.CharField()
+    first_name = serializers.CharField(allow_null=True)
+    last_name = serializers.CharField(allow_null=True)
+    title = serializers.CharField(allow_null=True)
+    seniority = serializers.CharField(allow_null=True)
+    job_function = serializers.CharField(allow_null=True)
+    buying_role = serializers.CharField(allow_null=True)
+    country = serializers.CharField(allow_null=True)
+    lead_source = serializers.CharField(allow_null=True)
+    custom = serializers.DictField()
+    status = serializers.ChoiceField(choices=ContactStatus.choices)
+    fit = serializers.IntegerField()
+    engagement = serializers.FloatField()
+    total = serializers.FloatField()
+    disqualified_reasons = serializers.ListField(child=serializers.CharField())
+    breakdown = serializers.DictField()
+    account_domain = serializers.CharField(allow_null=True)
+    status_since = serializers.DateTimeField(allow_null=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    computed_at = serializers.DateTimeField(allow_null=True)
+
+
+def page_of(item: Any, name: str) -> Any:
+    return inline_serializer(
+        name, {"results": item(many=True), "next": serializers.URLField(allow_null=True)}
+    )
+
+
+class ContactListView(APIView):
+    permission_classes = [scope("read")]
+
+    @extend_schema(
+        operation_id="contacts_list",
+        parameters=[
+            OpenApiParameter("email", str, description="exact email (normalised)"),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: page_of(ContactOut, "ContactPage"), **AUTH_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        email = request.query_params.get("email")
+        if email is not None:
+            email = normalize_email(email) or email.strip().lower()
+        page = CursorPage()
+        rows: list[Any] = (
+            page.paginate_queryset(contact_list(email=email), request, view=self) or []
+        )
+        return page.get_paginated_response([contact_of(c) for c in rows])
+
+
+class ContactDetailView(APIView):
+    permission_classes = [scope("read")]
+
+    @extend_schema(
+        operation_id="contact_get", responses={200: ContactOut, **NOT_FOUND, **AUTH_RESPONSES}
+    )
+    def get(self, request: Request, contact_id: int) -> Response:
+        contact = contact_get(contact_id=contact_id)
+        if contact is None:
+            return Response({"detail": "no contact with this id"}, status=404)
+        return Response(contact)
+
+
+class ContactHistoryView(APIView):
+    permission_classes = [scope("read")]
+
+    @extend_schema(
+        operation_id="contact_history",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: page_of(docs.StatusChange, "ContactHistoryPage"),
+            **NOT_FOUND,
+            **AUTH_RESPONSES,
+        },
+    )
+    def get(self, request: Request, contact_id: int) -> Response:
+        changes = contact_history_list(contact_id=contact_id)
+        if changes is None:
+            return Response({"detail": "no contact with this id"}, status=404)
+        page = NewestFirst()
+        rows: list[Any] = page.paginate_queryset(changes, request, view=self) or []
+        return page.get_paginated_response([status_change_out(c) for c in rows])

@@ -1,0 +1,61 @@
+"""Read-side queries for contacts: lookup by email or id with scores, status history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from contacts.models import Contact
+from mqa.models import ContactStatusChange
+
+FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "job_function",
+    "buying_role",
+    "country",
+    "lead_source",
+    "custom",
+)
+
+
+def _with_scores() -> QuerySet[Contact]:
+    return Contact.objects.select_related("account", "score", "score__model_version")
+
+
+def contact_of(contact: Contact) -> dict[str, Any]:
+    score = getattr(contact, "score", None)
+    return {
+        "id": contact.id,
+        **{name: getattr(contact, name) for name in FIELDS},
+        "status": score.status if score else "none",
+        "fit": score.fit if score else 0,
+        "engagement": score.engagement if score else 0.0,
+        "total": score.total if score else 0.0,
+        "disqualified_reasons": score.disqualified_reasons if score else [],
+        "breakdown": score.breakdown if score else {},
+        "account_domain": contact.account.domain if contact.account else None,
+        "status_since": score.status_since if score else None,
+        "model_version": score.model_version.version if score and score.model_version else None,
+        "computed_at": score.computed_at if score else None,
+    }
+
+
+def contact_list(*, email: str | None = None) -> QuerySet[Contact]:
+    contacts = _with_scores()
+    return contacts.filter(email=email) if email is not None else contacts
+
+
+def contact_get(*, contact_id: int) -> dict[str, Any] | None:
+    contact = _with_scores().filter(pk=contact_id).first()
+    return contact_of(contact) if contact else None
+
+
+def contact_history_list(*, contact_id: int) -> QuerySet[ContactStatusChange] | None:
+    if not Contact.objects.filter(pk=contact_id).exists():
+        return None
+    return ContactStatusChange.objects.filter(contact_id=contact_id).select_related("model_version")
