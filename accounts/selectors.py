@@ -13,25 +13,14 @@ from mqa.models import AccountStatusChange
 TOP_CONTACTS = 10
 
 
-def account_list(
-    *,
-    status: str | None = None,
-    is_target: bool | None = None,
-    owner: str | None = None,
-    updated_since: datetime | None = None,
-) -> QuerySet[Account]:
-    accounts = Account.objects.select_related("score", "score__model_version")
-    if status is not None:
-        accounts = accounts.filter(score__status=status)
-    if is_target is not None:
-        accounts = accounts.filter(is_target=is_target)
-    if owner is not None:
-        accounts = accounts.filter(owner=owner)
-    if updated_since is not None:
-        accounts = accounts.filter(
-            Q(updated_at__gte=updated_since) | Q(score__computed_at__gte=updated_since)
-        )
-    return accounts
+def account_list() -> QuerySet[Account]:
+    """Accounts with their scores loaded (for readiness documents)."""
+    return Account.objects.select_related("score", "score__model_version")
+
+
+def accounts_updated_since(accounts: QuerySet[Account], since: datetime) -> QuerySet[Account]:
+    """Accounts whose fields or score changed at or after `since`."""
+    return accounts.filter(Q(updated_at__gte=since) | Q(score__computed_at__gte=since))
 
 
 def readiness_of(account: Account) -> dict[str, Any]:

@@ -121,16 +121,7 @@ def _round_robin(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]
     return picked
 
 
-def handoff_list(
-    *, kind: str | None = None, status: str | None = None, assignee: str | None = None
-) -> Any:
+def handoff_list() -> Any:
     from mqa.models import Handoff
 
-    handoffs = Handoff.objects.select_related("contact", "account")
-    if kind:
-        handoffs = handoffs.filter(kind=kind)
-    if status:
-        handoffs = handoffs.filter(status=status)
-    if assignee:
-        handoffs = handoffs.filter(assignee=assignee)
-    return handoffs
+    return Handoff.objects.select_related("contact", "account")

@@ -17,10 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Account
 from accounts.selectors import (
     account_history_list,
     account_list,
     account_readiness_get,
+    accounts_updated_since,
     readiness_of,
 )
 from accounts.services import accounts_upsert, signals_ingest
@@ -100,10 +102,17 @@ class Readiness(serializers.Serializer):
 
 
 class AccountFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=AccountStatus.choices)
+    status = django_filters.ChoiceFilter(field_name="score__status", choices=AccountStatus.choices)
     is_target = django_filters.BooleanFilter()
     owner = django_filters.CharFilter()
-    updated_since = django_filters.IsoDateTimeFilter()
+    updated_since = django_filters.IsoDateTimeFilter(method="filter_updated_since")
+
+    class Meta:
+        model = Account
+        fields = ["status", "is_target", "owner", "updated_since"]
+
+    def filter_updated_since(self, queryset: Any, name: str, value: Any) -> Any:
+        return accounts_updated_since(queryset, value)
 
 
 class AccountListView(APIView):
@@ -130,18 +139,11 @@ class AccountListView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        filters = AccountFilter(request.query_params)
+        filters = AccountFilter(request.query_params, queryset=account_list())
         if not filters.is_valid():
             return Response({"errors": filters.errors}, status=400)
-        data = filters.form.cleaned_data
-        accounts = account_list(
-            status=data["status"] or None,
-            is_target=data["is_target"],
-            owner=data["owner"] or None,
-            updated_since=data["updated_since"],
-        )
         page = CursorPage()
-        rows = page.paginate_queryset(accounts, request, view=self) or []
+        rows = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([readiness_of(a) for a in rows])
 
 

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mqa.api.auth import scope
-from mqa.api.common import AUTH_RESPONSES, PAGE_PARAMETERS, CursorPage, Detail
+from mqa.api.common import AUTH_RESPONSES, PAGE_PARAMETERS, Detail, NewestFirst
 from mqa.models import Handoff, ScoringModelVersion
 from mqa.scoring import DocumentError
 from mqa.selectors import handoff_list, pipeline_status_get
@@ -219,6 +219,10 @@ class HandoffFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Handoff.Status.choices)
     assignee = django_filters.CharFilter()
 
+    class Meta:
+        model = Handoff
+        fields = ["kind", "status", "assignee"]
+
 
 def handoff_out(h: Handoff) -> dict[str, Any]:
     return {
@@ -263,16 +267,9 @@ class HandoffListView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        filters = HandoffFilter(request.query_params)
+        filters = HandoffFilter(request.query_params, queryset=handoff_list())
         if not filters.is_valid():
             return Response({"errors": filters.errors}, status=400)
-        data = filters.form.cleaned_data
-        handoffs = handoff_list(
-            kind=data["kind"] or None,
-            status=data["status"] or None,
-            assignee=data["assignee"] or None,
-        )
-        page = CursorPage()
-        page.ordering = "-id"
-        rows: list[Any] = page.paginate_queryset(handoffs, request, view=self) or []
+        page = NewestFirst()
+        rows: list[Any] = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([handoff_out(h) for h in rows])
