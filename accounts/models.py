@@ -32,7 +32,7 @@ class AccountSignal(models.Model):
     type = models.CharField(max_length=100)
     occurred_at = models.DateTimeField()
     properties = models.JSONField(default=dict, blank=True)
-    source = models.CharField(max_length=100)
+    source = models.CharField(max_length=255)
     external_id = models.CharField(max_length=255)
     received_at = models.DateTimeField(auto_now_add=True)
 

@@ -59,6 +59,17 @@ def _message_of(error: msgspec.ValidationError) -> str:
     return str(error).split(" - at `")[0]
 
 
+def has_nul(value: Any) -> bool:
+    """PostgreSQL text and jsonb cannot hold NUL characters, so they are refused up front."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 def validate_batch(items: Iterable[Any], schema: type[S], clean: Callable[[S], S]) -> list[S]:
     """Convert each item to `schema`, then `clean` it; raise `BatchError` if any item fails."""
     valid: list[S] = []
@@ -66,6 +77,10 @@ def validate_batch(items: Iterable[Any], schema: type[S], clean: Callable[[S], S
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             errors.append(ItemError(index, "item", "must be an object"))
+            continue
+        nul = next((key for key, value in item.items() if has_nul(key) or has_nul(value)), None)
+        if nul is not None:
+            errors.append(ItemError(index, str(nul), "must not contain NUL (\\u0000) characters"))
             continue
         try:
             valid.append(clean(msgspec.convert(item, schema)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -45,7 +45,8 @@ def country_or_invalid(value: str | None) -> str | None:
 def occurred_at_or_invalid(value: datetime, now: datetime) -> datetime:
     if value > now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS):
         raise Invalid("occurred_at", "is more than 300 seconds in the future")
-    return value
+    # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
+    return value.astimezone(UTC)
 
 
 def non_blank(field: str, value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import django_filters
@@ -10,7 +11,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -30,12 +30,14 @@ from mqa.api import docs
 from mqa.api.auth import scope
 from mqa.api.common import (
     AUTH_RESPONSES,
+    BAD_QUERY,
     BULK_RESPONSES,
     PAGE_PARAMETERS,
     CursorPage,
     Detail,
     NewestFirst,
     bulk_call,
+    page_of,
 )
 from mqa.api.history import status_change_out
 from mqa.models import AccountStatus
@@ -112,7 +114,7 @@ class AccountFilter(django_filters.FilterSet):
         fields = ["status", "is_target", "owner", "updated_since"]
 
     def filter_updated_since(self, queryset: Any, name: str, value: Any) -> Any:
-        return accounts_updated_since(queryset, value)
+        return accounts_updated_since(queryset, value.astimezone(UTC))
 
 
 class AccountListView(APIView):
@@ -128,13 +130,8 @@ class AccountListView(APIView):
             *PAGE_PARAMETERS,
         ],
         responses={
-            200: inline_serializer(
-                "AccountPage",
-                {"results": Readiness(many=True), "next": serializers.URLField(allow_null=True)},
-            ),
-            400: OpenApiResponse(
-                inline_serializer("FilterErrors", {"errors": serializers.DictField()})
-            ),
+            200: page_of(Readiness, "AccountPage"),
+            **BAD_QUERY,
             **AUTH_RESPONSES,
         },
     )
@@ -167,13 +164,8 @@ class AccountHistoryView(APIView):
         operation_id="account_history",
         parameters=PAGE_PARAMETERS,
         responses={
-            200: inline_serializer(
-                "AccountHistoryPage",
-                {
-                    "results": docs.StatusChange(many=True),
-                    "next": serializers.URLField(allow_null=True),
-                },
-            ),
+            200: page_of(docs.StatusChange, "AccountHistoryPage"),
+            **BAD_QUERY,
             **NOT_FOUND,
             **AUTH_RESPONSES,
         },

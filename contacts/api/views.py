@@ -8,7 +8,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -21,12 +20,14 @@ from mqa.api import docs
 from mqa.api.auth import scope
 from mqa.api.common import (
     AUTH_RESPONSES,
+    BAD_QUERY,
     BULK_RESPONSES,
     PAGE_PARAMETERS,
     CursorPage,
     Detail,
     NewestFirst,
     bulk_call,
+    page_of,
 )
 from mqa.api.history import status_change_out
 from mqa.models import ContactStatus
@@ -83,12 +84,6 @@ class ContactOut(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True)
 
 
-def page_of(item: Any, name: str) -> Any:
-    return inline_serializer(
-        name, {"results": item(many=True), "next": serializers.URLField(allow_null=True)}
-    )
-
-
 class ContactListView(APIView):
     permission_classes = [scope("read")]
 
@@ -98,7 +93,7 @@ class ContactListView(APIView):
             OpenApiParameter("email", str, description="exact email (normalised)"),
             *PAGE_PARAMETERS,
         ],
-        responses={200: page_of(ContactOut, "ContactPage"), **AUTH_RESPONSES},
+        responses={200: page_of(ContactOut, "ContactPage"), **BAD_QUERY, **AUTH_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         email = request.query_params.get("email")
@@ -132,6 +127,7 @@ class ContactHistoryView(APIView):
         parameters=PAGE_PARAMETERS,
         responses={
             200: page_of(docs.StatusChange, "ContactHistoryPage"),
+            **BAD_QUERY,
             **NOT_FOUND,
             **AUTH_RESPONSES,
         },

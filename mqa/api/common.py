@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -78,6 +79,12 @@ class CursorPage(CursorPagination):
     page_size_query_param = "limit"
     ordering = "id"
 
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound as error:  # a mangled cursor is the client's mistake, not a missing page
+            raise ValidationError({"errors": {"cursor": ["invalid cursor"]}}) from error
+
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next": self.get_next_link()})
 
@@ -111,6 +118,13 @@ class Detail(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class QueryErrors(serializers.Serializer):
+    errors = serializers.DictField(help_text="query parameter → its problems")
+
+
+BAD_QUERY = {400: OpenApiResponse(QueryErrors, description="a bad filter or cursor")}
+
+
 AUTH_RESPONSES = {
     401: OpenApiResponse(Detail, description="no API key, or an invalid one"),
     403: OpenApiResponse(Detail, description="the key lacks the scope"),
@@ -124,3 +138,10 @@ PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="from the previous page's `next`"),
     OpenApiParameter("limit", int, description="page size, at most 1000"),
 ]
+
+
+def page_of(item: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """Schema of a cursor page of `item`s."""
+    return inline_serializer(
+        name, {"results": item(many=True), "next": serializers.URLField(allow_null=True)}
+    )

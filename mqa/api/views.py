@@ -13,12 +13,20 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mqa.api.auth import scope
-from mqa.api.common import AUTH_RESPONSES, PAGE_PARAMETERS, Detail, NewestFirst
+from mqa.api.common import (
+    AUTH_RESPONSES,
+    BAD_QUERY,
+    PAGE_PARAMETERS,
+    Detail,
+    NewestFirst,
+    page_of,
+)
 from mqa.models import Handoff, ScoringModelVersion
 from mqa.scoring import DocumentError
 from mqa.selectors import handoff_list, pipeline_status_get
@@ -61,6 +69,8 @@ class ScoringModelImportView(APIView):
     def post(self, request: Request) -> Response:
         try:
             version = scoring_model_import(document=request.data)
+        except ParseError as error:
+            return Response({"errors": [{"path": "(document)", "message": str(error)}]}, status=400)
         except DocumentError as error:
             errors = [{"path": path or "(document)", "message": m} for path, m in error.errors]
             return Response({"errors": errors}, status=400)
@@ -133,7 +143,10 @@ class ScoringModelPublishView(APIView):
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
-        body = PublishIn(data=request.data)
+        try:
+            body = PublishIn(data=request.data)
+        except ParseError as error:
+            return Response({"errors": {"body": [str(error)]}}, status=400)
         if not body.is_valid():
             return Response({"errors": body.errors}, status=400)
         try:
@@ -256,13 +269,8 @@ class HandoffListView(APIView):
             *PAGE_PARAMETERS,
         ],
         responses={
-            200: inline_serializer(
-                "HandoffPage",
-                {"results": HandoffOut(many=True), "next": serializers.URLField(allow_null=True)},
-            ),
-            400: OpenApiResponse(
-                inline_serializer("HandoffFilterErrors", {"errors": serializers.DictField()})
-            ),
+            200: page_of(HandoffOut, "HandoffPage"),
+            **BAD_QUERY,
             **AUTH_RESPONSES,
         },
     )

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from accounts.models import Account
 from contacts.models import Contact
+from mqa.batch import has_nul
 from mqa.models import RescoreRun, ScoringModelVersion
-from mqa.scoring import dump_document, parse_document
+from mqa.scoring import DocumentError, dump_document, parse_document
 
 
 class NotADraft(ValueError):
@@ -24,6 +25,8 @@ def scoring_model_import(*, document: Any) -> ScoringModelVersion:
 
     Raises `mqa.scoring.DocumentError` naming the path of every problem.
     """
+    if has_nul(document):
+        raise DocumentError([("(document)", "must not contain NUL (\\u0000) characters")])
     model = parse_document(document)
     with transaction.atomic():
         # Lock the newest version row so concurrent imports do not pick the same number.

@@ -110,3 +110,16 @@ def test_signals_are_idempotent_by_source_and_id():
     }
     assert AccountSignal.objects.get(external_id="s1").properties == {"topic": "crm"}
     assert AccountSignal.objects.count() == 2
+
+
+def test_nul_characters_are_refused_anywhere_in_an_item():
+    with pytest.raises(BatchError) as raised:
+        accounts_upsert(
+            items=[{"domain": "ok.com", "custom": {"a\x00b": 1}}, {"domain": "x\x00.com"}]
+        )
+
+    assert [(e.index, e.field, e.message) for e in raised.value.errors] == [
+        (0, "custom", "must not contain NUL (\\u0000) characters"),
+        (1, "domain", "must not contain NUL (\\u0000) characters"),
+    ]
+    assert Account.objects.count() == 0

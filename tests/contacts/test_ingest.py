@@ -127,3 +127,15 @@ def test_a_bad_contact_rejects_the_batch():
 
     assert [(e.index, e.field) for e in raised.value.errors] == [(1, "custom")]
     assert Contact.objects.count() == 0
+
+
+def test_timestamps_with_offsets_postgresql_refuses_are_stored_in_utc():
+    events_ingest(
+        items=[
+            event("jo@acme.com", at=datetime(2026, 1, 5, 12, 0, tzinfo=UTC), id="e1")
+            | {"occurred_at": "2026-01-05T00:00:00-18:31"}
+        ],
+        now=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+
+    assert EngagementEvent.objects.get().occurred_at == datetime(2026, 1, 5, 18, 31, tzinfo=UTC)
