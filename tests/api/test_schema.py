@@ -67,3 +67,13 @@ def test_the_schema_lists_every_endpoint():
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_every_operation_conforms(case, auth_header):
     case.call_and_validate(headers=auth_header, checks=CHECKS)
+
+
+def test_the_browsable_docs_are_served_from_local_static_files(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    assert client.get("/api/schema/").status_code == 200
