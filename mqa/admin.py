@@ -1,15 +1,19 @@
 """Admin for scoring outputs and model versions (rule editing in depth comes with issue 5)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from mqa.models import (
     AccountScore,
     AccountStatusChange,
+    ApiKey,
     ContactScore,
     ContactStatusChange,
     RescoreRun,
     ScoringModelVersion,
 )
+from mqa.services.api_keys import api_key_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -68,3 +72,29 @@ class AccountStatusChangeAdmin(ReadOnlyAdmin):
 class RescoreRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "model_version", "state", "phase", "done", "total", "started_at")
     list_filter = ("state",)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created with `manage.py create_api_key` (the secret is shown once there)."""
+
+    list_display = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    readonly_fields = (
+        "name",
+        "prefix",
+        "hashed_key",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = api_key_revoke(key_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"revoked {count} API key(s)", messages.SUCCESS)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from mqa.models import ApiKey
 
 KEY_PREFIX = "mqa"
 SCOPES = tuple(ApiKey.Scope.values)
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def _hash(key: str) -> str:
@@ -43,6 +45,10 @@ def api_key_check(*, secret: str) -> ApiKey | None:
     key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
     if key is None or not hmac.compare_digest(key.hashed_key, _hash(secret)):
         return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        # Recorded coarsely so that reads stay free of writes on the hot path.
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
 
 

@@ -69,6 +69,15 @@ def test_a_key_without_the_scope_is_403_and_with_it_gets_through(
     assert call(client_for(needed), method, path, body).status_code == ok
 
 
+def test_a_key_records_when_it_was_last_used(client_for):
+    client = client_for("read")
+    assert ApiKey.objects.get().last_used_at is None
+
+    client.get("/api/v1/pipeline")
+
+    assert ApiKey.objects.get().last_used_at is not None
+
+
 def test_a_revoked_key_is_401(client_for):
     client = client_for("read")
     api_key_revoke(key_ids=ApiKey.objects.values_list("id", flat=True))
@@ -96,3 +105,17 @@ def test_create_api_key_refuses_unknown_scopes():
     with pytest.raises(CommandError, match="unknown scope write"):
         call_command("create_api_key", "x", "--scopes", "read,write", stdout=StringIO())
     assert ApiKey.objects.count() == 0
+
+
+def test_an_admin_revokes_keys_and_they_stop_working(admin_client, client_for):
+    client = client_for("read")
+    key = ApiKey.objects.get()
+
+    response = admin_client.post(
+        "/admin/mqa/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert client.get("/api/v1/pipeline").status_code == 401
