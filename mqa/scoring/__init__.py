@@ -4,8 +4,9 @@ No Django, no clock, no settings. Services load records into these types, call
 `score_contact` / `score_account`, and store the results.
 """
 
-from mqa.scoring.document import DocumentError, dump_document, parse_document
+from mqa.scoring.document import dump_document, parse_document
 from mqa.scoring.engine import lookback_days, score_account, score_contact
+from mqa.scoring.reader import DocumentError
 from mqa.scoring.types import (
     AccountModel,
     AccountResult,
