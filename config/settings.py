@@ -142,10 +142,21 @@ MQA_WORK_LEASE_SECONDS = env_int("MQA_WORK_LEASE_SECONDS", 120)
 MQA_SWEEP_SECONDS = env_int("MQA_SWEEP_SECONDS", 30)
 MQA_TIME_REFRESH_SECONDS = env_int("MQA_TIME_REFRESH_SECONDS", 300)
 
+# Webhooks and routing.
+MQA_WEBHOOKS_ALLOW_PRIVATE = env_bool("MQA_WEBHOOKS_ALLOW_PRIVATE", False)
+MQA_WEBHOOK_MAX_ATTEMPTS = env_int("MQA_WEBHOOK_MAX_ATTEMPTS", 10)
+MQA_WEBHOOK_BACKOFF_SECONDS = float(env_int("MQA_WEBHOOK_BACKOFF_SECONDS", 30))
+MQA_WEBHOOK_TIMEOUT_SECONDS = env_int("MQA_WEBHOOK_TIMEOUT_SECONDS", 10)
+MQA_SLA_CHECK_SECONDS = env_int("MQA_SLA_CHECK_SECONDS", 30)
+
 CELERY_BEAT_SCHEDULE = {
     "mqa-sweep-pending-work": {
         "task": "mqa.tasks.pipeline_sweep",
         "schedule": float(MQA_SWEEP_SECONDS),
+    },
+    "mqa-mark-breached-slas": {
+        "task": "mqa.tasks.handoffs_mark_breached",
+        "schedule": float(MQA_SLA_CHECK_SECONDS),
     },
     "mqa-refresh-time-sensitive-scores": {
         "task": "mqa.tasks.scores_refresh_for_time",

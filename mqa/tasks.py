@@ -41,3 +41,17 @@ def scores_refresh_for_time() -> tuple[int, int]:
     from mqa.services.rescore import scores_refresh_for_time as refresh
 
     return refresh()
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def webhooks_deliver() -> int:
+    from mqa.services.webhooks import webhooks_deliver as deliver
+
+    return deliver()
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def handoffs_mark_breached() -> int:
+    from mqa.services.handoffs import handoffs_mark_breached as mark
+
+    return mark()

@@ -25,13 +25,22 @@ from mqa.api.common import (
     PAGE_PARAMETERS,
     Detail,
     NewestFirst,
+    QueryErrors,
     page_of,
 )
 from mqa.models import Handoff, ScoringModelVersion
+from mqa.models.routing import RejectReason
 from mqa.scoring import DocumentError
 from mqa.selectors import handoff_list, pipeline_status_get
+from mqa.services.handoffs import (
+    HandoffConflict,
+    handoff_accept,
+    handoff_outcome_record,
+    handoff_reject,
+)
 from mqa.services.models import NotADraft, scoring_model_import, scoring_model_publish
 from mqa.services.preview import scoring_model_preview
+from mqa.services.routing import routing_document_get, routing_document_put
 
 
 class PathError(serializers.Serializer):
@@ -281,3 +290,107 @@ class HandoffListView(APIView):
         page = NewestFirst()
         rows: list[Any] = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([handoff_out(h) for h in rows])
+
+
+class RoutingView(APIView):
+    """GET needs `read`; PUT (replace the whole document) needs `admin`."""
+
+    def get_permissions(self) -> list[Any]:
+        return [scope("admin" if self.request.method == "PUT" else "read")()]
+
+    @extend_schema(
+        operation_id="routing_get",
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="the mqa.routing/v1 document"),
+            **AUTH_RESPONSES,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response(routing_document_get())
+
+    @extend_schema(
+        operation_id="routing_put",
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="the stored document"),
+            400: OpenApiResponse(DocumentErrors, description="errors name the path of each value"),
+            **AUTH_RESPONSES,
+        },
+    )
+    def put(self, request: Request) -> Response:
+        try:
+            return Response(routing_document_put(document=request.data))
+        except ParseError as error:
+            return Response({"errors": [{"path": "(document)", "message": str(error)}]}, status=400)
+        except DocumentError as error:
+            errors = [{"path": path or "(document)", "message": m} for path, m in error.errors]
+            return Response({"errors": errors}, status=400)
+
+
+class RejectIn(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=RejectReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class OutcomeIn(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Handoff.Outcome.choices)
+
+
+FEEDBACK_RESPONSES = {
+    200: HandoffOut,
+    400: OpenApiResponse(QueryErrors, description="a missing or unknown reason/outcome"),
+    404: OpenApiResponse(Detail, description="no such handoff"),
+    409: OpenApiResponse(Detail, description="not allowed from the handoff's current state"),
+    **AUTH_RESPONSES,
+}
+
+
+def _feedback(request: Request, body: type[serializers.Serializer] | None, act: Any) -> Response:
+    data: dict[str, Any] = {}
+    if body is not None:
+        try:
+            parsed = body(data=request.data)
+        except ParseError as error:
+            return Response({"errors": {"body": [str(error)]}}, status=400)
+        if not parsed.is_valid():
+            return Response({"errors": parsed.errors}, status=400)
+        data = dict(parsed.validated_data)
+    try:
+        handoff = act(**data)
+    except Handoff.DoesNotExist:
+        return _not_found("such handoff")
+    except HandoffConflict as error:
+        return Response({"detail": str(error)}, status=409)
+    return Response(handoff_out(handoff))
+
+
+class HandoffAcceptView(APIView):
+    permission_classes = [scope("feedback")]
+
+    @extend_schema(operation_id="handoff_accept", request=None, responses=FEEDBACK_RESPONSES)
+    def post(self, request: Request, handoff_id: int) -> Response:
+        return _feedback(request, None, lambda: handoff_accept(handoff_id=handoff_id))
+
+
+class HandoffRejectView(APIView):
+    permission_classes = [scope("feedback")]
+
+    @extend_schema(operation_id="handoff_reject", request=RejectIn, responses=FEEDBACK_RESPONSES)
+    def post(self, request: Request, handoff_id: int) -> Response:
+        return _feedback(
+            request,
+            RejectIn,
+            lambda reason, note: handoff_reject(handoff_id=handoff_id, reason=reason, note=note),
+        )
+
+
+class HandoffOutcomeView(APIView):
+    permission_classes = [scope("feedback")]
+
+    @extend_schema(operation_id="handoff_outcome", request=OutcomeIn, responses=FEEDBACK_RESPONSES)
+    def post(self, request: Request, handoff_id: int) -> Response:
+        return _feedback(
+            request,
+            OutcomeIn,
+            lambda outcome: handoff_outcome_record(handoff_id=handoff_id, outcome=outcome),
+        )

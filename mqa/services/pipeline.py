@@ -127,12 +127,15 @@ def pipeline_process(*, now: datetime | None = None, max_batches: int | None = N
 
 
 def pipeline_sweep(*, now: datetime | None = None) -> bool:
-    """Re-send the wake-up if claimable work has waited; resume stalled rescores."""
+    """Re-send wake-ups for waiting work and due webhooks; resume stalled rescores."""
     from mqa.services.rescore import rescore_runs_resume_stalled
+    from mqa.services.webhooks import wake_webhook_sender, webhook_deliveries_due
 
     now = now or timezone.now()
     waiting = PendingWork.objects.filter(_claimable(now)).exists()
     if waiting:
         wake_worker()
+    if webhook_deliveries_due(now=now):
+        wake_webhook_sender()
     rescore_runs_resume_stalled(now=now)
     return waiting

@@ -16,7 +16,7 @@ from contacts.models import Contact, EngagementEvent
 from mqa.models import ScoringModelVersion
 from mqa.scoring import CommitteeMember, score_account, score_contact
 from mqa.selectors import scoring_model_of
-from mqa.services.scoring import account_facts, activities_by_owner, contact_facts
+from mqa.services.facts import account_facts, activities_by_owner, contact_facts
 
 
 def _chunks(table: type[Model], size: int) -> Iterator[list[int]]:

@@ -46,9 +46,13 @@ def _rescore_chunk(run_id: int) -> bool:
             .values_list("pk", flat=True)[:chunk]
         )
         if run.phase == RescoreRun.Phase.CONTACTS:
-            contact_scores_recompute(contact_ids=ids, active=active, now=now, cause=Cause.PUBLISH)
+            contact_scores_recompute(
+                contact_ids=ids, active=active, now=now, cause=Cause.PUBLISH, route=run.route
+            )
         else:
-            account_scores_recompute(account_ids=ids, active=active, now=now, cause=Cause.PUBLISH)
+            account_scores_recompute(
+                account_ids=ids, active=active, now=now, cause=Cause.PUBLISH, route=run.route
+            )
         if ids:
             run.cursor, run.done = ids[-1], run.done + len(ids)
         elif run.phase == RescoreRun.Phase.CONTACTS:

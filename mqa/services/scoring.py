@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -25,70 +25,11 @@ from mqa.models import (
     ContactScore,
     ContactStatusChange,
 )
-from mqa.scoring import Activity, CommitteeMember, lookback_days, score_account, score_contact
-from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
-from mqa.scoring.types import ActivityRule
+from mqa.scoring import CommitteeMember, score_account, score_contact
 from mqa.selectors import ActiveModel
-
-ACCOUNT_FACTS = (
-    "domain",
-    "name",
-    "industry",
-    "employee_count",
-    "annual_revenue",
-    "country",
-    "region",
-    "tier",
-    "is_target",
-    "owner",
-    "external_id",
-    "custom",
-)
-CONTACT_FACTS = (
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "job_function",
-    "buying_role",
-    "country",
-    "lead_source",
-    "custom",
-)
-
-
-def account_facts(account: Account) -> dict[str, Any]:
-    return {name: getattr(account, name) for name in ACCOUNT_FACTS}
-
-
-def contact_facts(contact: Contact) -> dict[str, Any]:
-    facts = {name: getattr(contact, name) for name in CONTACT_FACTS}
-    facts["account"] = account_facts(contact.account) if contact.account else None
-    return facts
-
-
-def activities_by_owner(
-    model: type[Model], owner: str, ids: Iterable[int], rules: Sequence[ActivityRule], now: datetime
-) -> dict[int, list[Activity]]:
-    """Events (or signals) of the rule types that can count at `now`, grouped by owner id."""
-    types = sorted({rule.type for rule in rules})
-    grouped: dict[int, list[Activity]] = defaultdict(list)
-    if not types:
-        return grouped
-    rows = model._default_manager.filter(
-        **{f"{owner}__in": list(ids)},
-        type__in=types,
-        occurred_at__lte=now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS),
-    )
-    days = lookback_days(rules)
-    if days is not None:
-        rows = rows.filter(occurred_at__gte=now - timedelta(days=days))
-    for owner_id, type_, occurred_at, properties in rows.values_list(
-        owner, "type", "occurred_at", "properties"
-    ).iterator(chunk_size=5000):
-        grouped[owner_id].append(Activity(type_, occurred_at, properties or {}))
-    return grouped
+from mqa.services.facts import account_facts, activities_by_owner, contact_facts
+from mqa.services.routing import handoffs_for_transitions
+from mqa.services.webhooks import webhook_events_emit
 
 
 def _lock_scores(score_model: type[Model], key: str, ids: Sequence[int], now: datetime) -> dict:
@@ -118,8 +59,11 @@ def _store(
     active: ActiveModel,
     now: datetime,
     cause: str,
-) -> None:
-    """Write scores; a status change is a compare-and-swap that appends one history row."""
+) -> list[Any]:
+    """Write scores; a status change is a compare-and-swap that appends one history row.
+
+    Returns the history rows appended (the status changes that took effect).
+    """
     unchanged, changes = [], []
     for pk, outcome in outcomes.items():
         score = locked[pk]
@@ -154,10 +98,16 @@ def _store(
         written = [*next(iter(outcomes.values())).values, "model_version", "computed_at"]
         table._default_manager.bulk_update(unchanged, written, batch_size=1000)
     history._default_manager.bulk_create(changes, batch_size=1000)
+    return changes
 
 
 def contact_scores_recompute(
-    *, contact_ids: Iterable[int], active: ActiveModel, now: datetime, cause: str
+    *,
+    contact_ids: Iterable[int],
+    active: ActiveModel,
+    now: datetime,
+    cause: str,
+    route: bool = True,
 ) -> set[int]:
     """Rescore contacts; returns the ids of the accounts they are linked to."""
     ids = sorted(set(contact_ids))
@@ -183,7 +133,7 @@ def contact_scores_recompute(
                 scores=scores,
                 explanation={**r.breakdown, "disqualified_reasons": reasons},
             )
-        _store(
+        changes = _store(
             locked=locked,
             outcomes=outcomes,
             table=ContactScore,
@@ -193,11 +143,17 @@ def contact_scores_recompute(
             now=now,
             cause=cause,
         )
+        transitions_announce(kind="contact", changes=changes, active=active, route=route, now=now)
     return accounts
 
 
 def account_scores_recompute(
-    *, account_ids: Iterable[int], active: ActiveModel, now: datetime, cause: str
+    *,
+    account_ids: Iterable[int],
+    active: ActiveModel,
+    now: datetime,
+    cause: str,
+    route: bool = True,
 ) -> None:
     ids = sorted(set(account_ids))
     if not ids:
@@ -240,7 +196,7 @@ def account_scores_recompute(
                 scores=scores,
                 explanation={**r.breakdown, **extra},
             )
-        _store(
+        changes = _store(
             locked=locked,
             outcomes=outcomes,
             table=AccountScore,
@@ -250,6 +206,7 @@ def account_scores_recompute(
             now=now,
             cause=cause,
         )
+        transitions_announce(kind="account", changes=changes, active=active, route=route, now=now)
 
 
 def scores_recompute(
@@ -259,12 +216,66 @@ def scores_recompute(
     active: ActiveModel,
     now: datetime,
     cause: str,
+    route: bool = True,
 ) -> None:
     """Rescore contacts, then roll up their accounts and the accounts named directly."""
     with transaction.atomic():
         touched = contact_scores_recompute(
-            contact_ids=contact_ids, active=active, now=now, cause=cause
+            contact_ids=contact_ids, active=active, now=now, cause=cause, route=route
         )
         account_scores_recompute(
-            account_ids=touched | set(account_ids), active=active, now=now, cause=cause
+            account_ids=touched | set(account_ids), active=active, now=now, cause=cause, route=route
+        )
+
+
+def transitions_announce(
+    *, kind: str, changes: list[Any], active: ActiveModel, route: bool, now: datetime
+) -> None:
+    """Tell subscribers about status changes and hand qualified records to sales."""
+    if not changes:
+        return
+    if kind == "contact":
+        owner_field, entering, names = (
+            "contact_id",
+            "mql",
+            dict(
+                Contact.objects.filter(id__in=[c.contact_id for c in changes]).values_list(
+                    "id", "email"
+                )
+            ),
+        )
+    else:
+        owner_field, entering, names = (
+            "account_id",
+            "mqa",
+            dict(
+                Account.objects.filter(id__in=[c.account_id for c in changes]).values_list(
+                    "id", "domain"
+                )
+            ),
+        )
+    key = "email" if kind == "contact" else "domain"
+    webhook_events_emit(
+        event_type=f"{kind}.status_changed",
+        payloads=[
+            {
+                f"{kind}_id": getattr(c, owner_field),
+                key: names.get(getattr(c, owner_field)),
+                "from": c.from_status,
+                "to": c.to_status,
+                "changed_at": now.isoformat(),
+                "model_version": active.version,
+                "cause": c.cause,
+                "scores": c.scores,
+            }
+            for c in changes
+        ],
+    )
+    if route:
+        qualified = [getattr(c, owner_field) for c in changes if c.to_status == entering]
+        handoffs_for_transitions(
+            contacts_entering_mql=qualified if kind == "contact" else [],
+            accounts_entering_mqa=qualified if kind == "account" else [],
+            model_version_id=active.id,
+            now=now,
         )

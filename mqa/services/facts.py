@@ -1,0 +1,76 @@
+"""Load records into the scoring engine's inputs: attribute mappings and activities."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Model
+
+from accounts.models import Account
+from contacts.models import Contact
+from mqa.scoring import Activity, lookback_days
+from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
+from mqa.scoring.types import ActivityRule
+
+ACCOUNT_FACTS = (
+    "domain",
+    "name",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "country",
+    "region",
+    "tier",
+    "is_target",
+    "owner",
+    "external_id",
+    "custom",
+)
+CONTACT_FACTS = (
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "job_function",
+    "buying_role",
+    "country",
+    "lead_source",
+    "custom",
+)
+
+
+def account_facts(account: Account) -> dict[str, Any]:
+    return {name: getattr(account, name) for name in ACCOUNT_FACTS}
+
+
+def contact_facts(contact: Contact) -> dict[str, Any]:
+    facts = {name: getattr(contact, name) for name in CONTACT_FACTS}
+    facts["account"] = account_facts(contact.account) if contact.account else None
+    return facts
+
+
+def activities_by_owner(
+    model: type[Model], owner: str, ids: Iterable[int], rules: Sequence[ActivityRule], now: datetime
+) -> dict[int, list[Activity]]:
+    """Events (or signals) of the rule types that can count at `now`, grouped by owner id."""
+    types = sorted({rule.type for rule in rules})
+    grouped: dict[int, list[Activity]] = defaultdict(list)
+    if not types:
+        return grouped
+    rows = model._default_manager.filter(
+        **{f"{owner}__in": list(ids)},
+        type__in=types,
+        occurred_at__lte=now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS),
+    )
+    days = lookback_days(rules)
+    if days is not None:
+        rows = rows.filter(occurred_at__gte=now - timedelta(days=days))
+    for owner_id, type_, occurred_at, properties in rows.values_list(
+        owner, "type", "occurred_at", "properties"
+    ).iterator(chunk_size=5000):
+        grouped[owner_id].append(Activity(type_, occurred_at, properties or {}))
+    return grouped
