@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,6 +119,7 @@ SPECTACULAR_SETTINGS = {
 }
 # Bulk bodies are capped at 1 MB by the API itself (413); let Django read a little more.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Celery: with REDIS_URL unset, tasks run in-process when their transaction commits.
 REDIS_URL = env_str("REDIS_URL")
@@ -145,7 +146,7 @@ MQA_TIME_REFRESH_SECONDS = env_int("MQA_TIME_REFRESH_SECONDS", 300)
 # Webhooks and routing.
 MQA_WEBHOOKS_ALLOW_PRIVATE = env_bool("MQA_WEBHOOKS_ALLOW_PRIVATE", False)
 MQA_WEBHOOK_MAX_ATTEMPTS = env_int("MQA_WEBHOOK_MAX_ATTEMPTS", 10)
-MQA_WEBHOOK_BACKOFF_SECONDS = float(env_int("MQA_WEBHOOK_BACKOFF_SECONDS", 30))
+MQA_WEBHOOK_BACKOFF_SECONDS = env_float("MQA_WEBHOOK_BACKOFF_SECONDS", 30.0)
 MQA_WEBHOOK_TIMEOUT_SECONDS = env_int("MQA_WEBHOOK_TIMEOUT_SECONDS", 10)
 MQA_SLA_CHECK_SECONDS = env_int("MQA_SLA_CHECK_SECONDS", 30)
 

@@ -106,9 +106,9 @@ def parse_routing(document: Any) -> RoutingConfig:
                 raise r.fail(key, f"no queue named {name!r}")
             return name
 
-        def positive(key: str, default: float, minimum: float) -> float:
-            value = r.number(document.get(key, default), key, minimum)
-            if minimum == 0 or value > 0:
+        def hours_or_days(key: str, default: float, *, zero_ok: bool) -> float:
+            value = r.number(document.get(key, default), key, 0)
+            if zero_ok or value > 0:
                 return value
             raise r.fail(key, "must be greater than 0")
 
@@ -117,9 +117,13 @@ def parse_routing(document: Any) -> RoutingConfig:
             rules=rules,
             default_queue=guard(r, lambda: queue_name("default_queue"), None),
             abm_queue=guard(r, lambda: queue_name("abm_queue"), None),
-            lead_sla_hours=guard(r, lambda: positive("lead_sla_hours", 24, 1e-9), 24),
-            account_sla_hours=guard(r, lambda: positive("account_sla_hours", 48, 1e-9), 48),
-            recycle_cooldown_days=guard(r, lambda: positive("recycle_cooldown_days", 30, 0), 30),
+            lead_sla_hours=guard(r, lambda: hours_or_days("lead_sla_hours", 24, zero_ok=False), 24),
+            account_sla_hours=guard(
+                r, lambda: hours_or_days("account_sla_hours", 48, zero_ok=False), 48
+            ),
+            recycle_cooldown_days=guard(
+                r, lambda: hours_or_days("recycle_cooldown_days", 30, zero_ok=True), 30
+            ),
         )
     except Invalid:  # an unusable top level; the reader has recorded why
         pass

@@ -31,6 +31,11 @@ ENDPOINTS = [
     ("post", "/api/v1/scoring-models/999/publish", {"route": True}, "admin", 404),
     ("get", "/api/v1/scoring-models/active", None, "read", 404),
     ("get", "/api/v1/pipeline", None, "read", 200),
+    ("get", "/api/v1/routing", None, "read", 200),
+    ("put", "/api/v1/routing", {"format": "mqa.routing/v1"}, "admin", 200),
+    ("post", "/api/v1/handoffs/999/accept", None, "feedback", 404),
+    ("post", "/api/v1/handoffs/999/reject", {"reason": "timing"}, "feedback", 404),
+    ("post", "/api/v1/handoffs/999/outcome", {"outcome": "won"}, "feedback", 404),
 ]
 IDS = [f"{method} {path}" for method, path, *_ in ENDPOINTS]
 

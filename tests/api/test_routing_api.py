@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+
+from contacts.services import contacts_upsert, events_ingest
+from mqa.models import Handoff
+from mqa.services.pipeline import pipeline_process
+from mqa.services.routing import routing_document_put
+from tests.factories import mql_events
+
+pytestmark = pytest.mark.django_db
+
+DOCUMENT = {
+    "format": "mqa.routing/v1",
+    "queues": [{"name": "inbound", "members": [{"assignee": "a@v.io", "capacity": 3}]}],
+    "default_queue": "inbound",
+}
+
+
+def test_routing_document_get_and_put(api):
+    assert api.get("/api/v1/routing").json()["queues"] == []
+
+    response = api.put("/api/v1/routing", DOCUMENT, format="json")
+
+    assert response.status_code == 200
+    stored = api.get("/api/v1/routing").json()
+    assert stored == response.json()
+    assert stored["queues"] == [
+        {"name": "inbound", "members": [{"assignee": "a@v.io", "active": True, "capacity": 3}]}
+    ]
+    assert (
+        stored["lead_sla_hours"],
+        stored["account_sla_hours"],
+        stored["recycle_cooldown_days"],
+    ) == (24, 48, 30)
+
+
+def test_an_invalid_routing_document_is_a_400_and_keeps_the_old_one(api):
+    api.put("/api/v1/routing", DOCUMENT, format="json")
+
+    response = api.put("/api/v1/routing", DOCUMENT | {"abm_queue": "abm"}, format="json")
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errors": [{"path": "abm_queue", "message": "no queue named 'abm'"}]},
+    )
+    assert api.get("/api/v1/routing").json()["abm_queue"] is None
+
+
+@pytest.fixture
+def handoff(active_model) -> Handoff:
+    routing_document_put(document=DOCUMENT)
+    contacts_upsert(items=[{"email": "jo@gmail.com", "seniority": "vp"}])
+    events_ingest(items=mql_events("jo@gmail.com"))
+    pipeline_process()
+    return Handoff.objects.get()
+
+
+def test_accept_then_outcomes_over_the_api(api, handoff):
+    accepted = api.post(f"/api/v1/handoffs/{handoff.id}/accept")
+    sql = api.post(f"/api/v1/handoffs/{handoff.id}/outcome", {"outcome": "sql"}, format="json")
+
+    assert (accepted.status_code, accepted.json()["status"]) == (200, "accepted")
+    assert (sql.status_code, sql.json()["outcome"]) == (200, "sql")
+    assert api.get("/api/v1/handoffs?status=accepted").json()["results"][0]["outcome"] == "sql"
+
+
+def test_reject_needs_a_known_reason_and_records_it(api, handoff):
+    unknown = api.post(f"/api/v1/handoffs/{handoff.id}/reject", {"reason": "meh"}, format="json")
+    assert (unknown.status_code, list(unknown.json()["errors"])) == (400, ["reason"])
+    handoff.refresh_from_db()
+    assert handoff.status == "open"
+
+    rejected = api.post(
+        f"/api/v1/handoffs/{handoff.id}/reject",
+        {"reason": "no_need", "note": "already has a tool"},
+        format="json",
+    )
+
+    assert rejected.status_code == 200
+    assert {k: rejected.json()[k] for k in ("status", "reason", "note")} == {
+        "status": "rejected",
+        "reason": "no_need",
+        "note": "already has a tool",
+    }
+
+
+def test_invalid_transitions_are_409(api, handoff):
+    assert (
+        api.post(
+            f"/api/v1/handoffs/{handoff.id}/outcome", {"outcome": "won"}, format="json"
+        ).status_code
+        == 409
+    )
+    api.post(f"/api/v1/handoffs/{handoff.id}/reject", {"reason": "timing"}, format="json")
+
+    response = api.post(f"/api/v1/handoffs/{handoff.id}/accept")
+
+    assert (response.status_code, response.json()) == (
+        409,
+        {"detail": f"handoff {handoff.id} is rejected"},
+    )
+    handoff.refresh_from_db()
+    assert (handoff.status, handoff.accepted_at) == ("rejected", None)
+
+
+def test_feedback_needs_the_feedback_scope(client_for, handoff):
+    assert (
+        client_for("read", "ingest", "admin")
+        .post(f"/api/v1/handoffs/{handoff.id}/accept")
+        .status_code
+        == 403
+    )
+    handoff.refresh_from_db()
+    assert handoff.status == "open"
+
+
+def test_admin_actions_accept_and_reject_with_a_reason(admin_client, handoff):
+    response = admin_client.post(
+        "/admin/mqa/handoff/",
+        {"action": "reject_wrong_fit", "_selected_action": [handoff.id]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    handoff.refresh_from_db()
+    assert (handoff.status, handoff.reason) == ("rejected", "wrong_fit")
