@@ -119,7 +119,6 @@ SPECTACULAR_SETTINGS = {
 }
 # Bulk bodies are capped at 1 MB by the API itself (413); let Django read a little more.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Celery: with REDIS_URL unset, tasks run in-process when their transaction commits.
 REDIS_URL = env_str("REDIS_URL")

@@ -129,6 +129,8 @@ def celery_processes(broker: str, database_url: str, tmp_path: Path) -> Iterator
         "MQA_WORK_LEASE_SECONDS": "3",
         "MQA_SWEEP_SECONDS": "1",
         "DATABASE_CONN_MAX_AGE": "0",
+        "MQA_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "MQA_WEBHOOK_BACKOFF_SECONDS": "0.3",
     }
     processes = Processes(env, tmp_path)
     yield processes

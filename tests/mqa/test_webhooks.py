@@ -1,0 +1,122 @@
+"""The webhook outbox, signatures and target checks, with a real local receiver."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.db import transaction
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from mqa.models import Handoff, WebhookDelivery
+from mqa.services.handoffs import handoff_accept
+from mqa.services.webhooks import (
+    WebhookTargetRefused,
+    webhook_deliveries_retry,
+    webhook_events_emit,
+    webhook_secret_new,
+    webhook_sign,
+    webhook_subscription_create,
+    webhook_target_check,
+    webhooks_deliver,
+)
+from tests.receiver import Receiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.MQA_WEBHOOKS_ALLOW_PRIVATE = True
+    settings.MQA_WEBHOOK_BACKOFF_SECONDS = 0
+    server = Receiver(fail_first=1).start()
+    yield server
+    server.stop()
+
+
+def test_signatures_verify_with_the_standard_webhooks_library():
+    secret = webhook_secret_new()
+    body = json.dumps({"type": "handoff.created", "data": {"id": 1}})
+
+    now = int(time.time())
+    signature = webhook_sign(secret=secret, webhook_id="msg_1", timestamp=now, body=body)
+
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now), "webhook-signature": signature}
+    assert Webhook(secret).verify(body, headers) == {"type": "handoff.created", "data": {"id": 1}}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(webhook_secret_new()).verify(body, headers)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+        "http://192.168.0.4/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "ftp://example.com/x",
+    ],
+)
+def test_loopback_private_and_link_local_targets_are_refused(url):
+    with pytest.raises(WebhookTargetRefused):
+        webhook_target_check(url)
+    with pytest.raises(WebhookTargetRefused):
+        webhook_subscription_create(url=url, event_types=["handoff.created"])
+
+
+def test_a_setting_allows_private_targets(settings):
+    settings.MQA_WEBHOOKS_ALLOW_PRIVATE = True
+
+    webhook_target_check("http://127.0.0.1:8080/x")
+
+
+def test_deliveries_are_written_in_the_transaction_of_the_change(receiver):
+    webhook_subscription_create(url=receiver.url, event_types=["handoff.updated"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        webhook_events_emit(event_type="handoff.updated", payloads=[{"id": 1}])
+        raise RuntimeError("the change is rolled back")
+
+    assert WebhookDelivery.objects.count() == 0
+    webhook_events_emit(event_type="handoff.created", payloads=[{"id": 1}])
+    assert WebhookDelivery.objects.count() == 0  # not subscribed to that type
+
+
+def test_a_failed_delivery_is_retried_with_the_same_id_and_verifies(receiver, db):
+    subscription = webhook_subscription_create(url=receiver.url, event_types=["handoff.updated"])
+    handoff = Handoff.objects.create(kind="lead", created_at="2026-11-24T10:00:00Z")
+
+    handoff_accept(handoff_id=handoff.id)
+    assert webhooks_deliver() == 1  # the receiver fails the first attempt; no backoff here
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 2, 204)
+    assert [r.webhook_id for r in receiver.requests] == [delivery.webhook_id, delivery.webhook_id]
+    for request in receiver.requests:
+        payload = Webhook(subscription.secret).verify(request.body, request.headers)
+        assert (payload["type"], payload["data"]["handoff_id"], payload["data"]["status"]) == (
+            "handoff.updated",
+            handoff.id,
+            "accepted",
+        )
+
+
+def test_a_delivery_dies_after_the_last_attempt_and_can_be_retried(receiver, settings):
+    settings.MQA_WEBHOOK_MAX_ATTEMPTS = 2
+    receiver.fail_first = 5
+    webhook_subscription_create(url=receiver.url, event_types=["handoff.updated"])
+    webhook_events_emit(event_type="handoff.updated", payloads=[{"id": 7}])
+
+    assert webhooks_deliver() == 0
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("dead", 2, 500)
+    assert webhooks_deliver() == 0
+    assert len(receiver.requests) == 2
+    receiver.fail_first = 0
+    assert webhook_deliveries_retry(delivery_ids=[delivery.id]) == 1
+    assert webhooks_deliver() == 1
+    assert WebhookDelivery.objects.get().status == "delivered"
