@@ -22,7 +22,12 @@ from mqa.models.webhooks import WebhookDelivery, WebhookSubscription
 from mqa.routing import dump_routing, parse_routing
 from mqa.scoring import DocumentError
 from mqa.services.api_keys import api_key_revoke
-from mqa.services.handoffs import HandoffConflict, handoff_accept, handoff_reject
+from mqa.services.handoffs import (
+    HandoffConflict,
+    handoff_accept,
+    handoff_outcome_record,
+    handoff_reject,
+)
 from mqa.services.webhooks import (
     WebhookTargetRefused,
     wake_webhook_sender,
@@ -159,7 +164,11 @@ class HandoffAdmin(admin.ModelAdmin):
     search_fields = ("contact__email", "account__domain", "assignee")
     list_select_related = ("contact", "account")
     readonly_fields = [f.name for f in Handoff._meta.fields]
-    actions = ["accept"] + [f"reject_{reason}" for reason in RejectReason.values]
+    actions = (
+        ["accept"]
+        + [f"reject_{reason}" for reason in RejectReason.values]
+        + [f"outcome_{outcome}" for outcome in Handoff.Outcome.values]
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -191,8 +200,20 @@ def _reject_action(reason: str, label: str) -> Any:
     return reject
 
 
+def _outcome_action(outcome: str, label: str) -> Any:
+    @admin.action(description=f"Outcome: {label}")
+    def record(modeladmin: HandoffAdmin, request: HttpRequest, queryset: QuerySet[Handoff]) -> None:
+        modeladmin._apply(
+            request, queryset, lambda pk: handoff_outcome_record(handoff_id=pk, outcome=outcome)
+        )
+
+    return record
+
+
 for _reason, _label in RejectReason.choices:
     setattr(HandoffAdmin, f"reject_{_reason}", _reject_action(_reason, _label))
+for _outcome, _label in Handoff.Outcome.choices:
+    setattr(HandoffAdmin, f"outcome_{_outcome}", _outcome_action(_outcome, _label))
 
 
 class WebhookSubscriptionForm(forms.ModelForm):

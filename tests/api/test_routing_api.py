@@ -125,3 +125,25 @@ def test_admin_actions_accept_and_reject_with_a_reason(admin_client, handoff):
     assert response.status_code == 200
     handoff.refresh_from_db()
     assert (handoff.status, handoff.reason) == ("rejected", "wrong_fit")
+
+
+def test_admin_actions_record_outcomes_and_refuse_invalid_ones(admin_client, handoff):
+    admin_client.post(
+        "/admin/mqa/handoff/",
+        {"action": "outcome_won", "_selected_action": [handoff.id]},
+        follow=True,
+    )
+    handoff.refresh_from_db()
+    assert (handoff.status, handoff.outcome) == ("open", None)  # not accepted yet: refused
+
+    admin_client.post(
+        "/admin/mqa/handoff/", {"action": "accept", "_selected_action": [handoff.id]}, follow=True
+    )
+    admin_client.post(
+        "/admin/mqa/handoff/",
+        {"action": "outcome_won", "_selected_action": [handoff.id]},
+        follow=True,
+    )
+
+    handoff.refresh_from_db()
+    assert (handoff.status, handoff.outcome) == ("accepted", "won")
