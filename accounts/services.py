@@ -19,7 +19,7 @@ from accounts.schemas import AccountIn, SignalIn, clean_account, signal_cleaner
 from contacts.links import LinkChange, contacts_link_to_new_accounts
 from contacts.models import Contact
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import IngestResult, ingest_once
+from mqa.ingest import IngestResult, apply_changes, ingest_once
 from mqa.models import AccountScore
 from mqa.services.pipeline import ACCOUNT, CONTACT, work_add
 
@@ -63,17 +63,7 @@ def accounts_upsert(*, items: Iterable[Any]) -> UpsertResult:
             a.domain: a
             for a in Account.objects.select_for_update().filter(domain__in=merged).order_by("pk")
         }
-        changed, changed_fields = [], set()
-        for domain, fields in merged.items():
-            account = existing.get(domain)
-            if account is None:
-                continue
-            diff = {name for name, value in fields.items() if getattr(account, name) != value}
-            if diff:
-                for name in diff:
-                    setattr(account, name, fields[name])
-                changed.append(account)
-                changed_fields |= diff
+        changed, changed_fields = apply_changes(existing, merged)
         if changed:
             Account.objects.bulk_update(changed, [*sorted(changed_fields), "updated_at"])
         new = {d: f for d, f in merged.items() if d not in existing}
@@ -110,14 +100,6 @@ def signals_ingest(*, items: Iterable[Any], now: datetime | None = None) -> Inge
             items=valid,
             owner="account_id",
             owner_ids=[account_ids[item.account_domain] for item in valid],
-            build=lambda item, account_id: AccountSignal(
-                account_id=account_id,
-                type=item.type,
-                occurred_at=item.occurred_at,
-                properties=item.properties,
-                source=item.source,
-                external_id=item.id,
-            ),
         )
         work_add(kind=ACCOUNT, ids=owners)
     return result

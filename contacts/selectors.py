@@ -8,19 +8,7 @@ from django.db.models import QuerySet
 
 from contacts.models import Contact
 from mqa.models import ContactStatusChange
-
-FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "job_function",
-    "buying_role",
-    "country",
-    "lead_source",
-    "custom",
-)
+from mqa.services.facts import CONTACT_FACTS
 
 
 def _with_scores() -> QuerySet[Contact]:
@@ -31,7 +19,7 @@ def contact_of(contact: Contact) -> dict[str, Any]:
     score = getattr(contact, "score", None)
     return {
         "id": contact.id,
-        **{name: getattr(contact, name) for name in FIELDS},
+        **{name: getattr(contact, name) for name in CONTACT_FACTS},
         "status": score.status if score else "none",
         "fit": score.fit if score else 0,
         "engagement": score.engagement if score else 0.0,

@@ -19,7 +19,7 @@ from contacts.links import contacts_link
 from contacts.models import Contact, EngagementEvent
 from contacts.schemas import ContactIn, EventIn, clean_contact, event_cleaner
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import IngestResult, ingest_once
+from mqa.ingest import IngestResult, apply_changes, ingest_once
 from mqa.models import ContactScore
 from mqa.scoring.normalize import email_domain
 from mqa.services.pipeline import CONTACT, work_add
@@ -48,19 +48,9 @@ def contacts_upsert(*, items: Iterable[Any]) -> UpsertResult:
             c.email: c
             for c in Contact.objects.select_for_update().filter(email__in=merged).order_by("pk")
         }
-        changed, changed_fields, relink = [], set(), []
-        for email, fields in merged.items():
-            contact = existing.get(email)
-            if contact is None:
-                continue
-            diff = {name for name, value in fields.items() if getattr(contact, name) != value}
-            if diff:
-                for name in diff:
-                    setattr(contact, name, fields[name])
-                changed.append(contact)
-                changed_fields |= diff
-                if "account_domain" in diff:
-                    relink.append(contact)
+        before = {c.email: c.account_domain for c in existing.values()}
+        changed, changed_fields = apply_changes(existing, merged)
+        relink = [c for c in changed if c.account_domain != before[c.email]]
         if changed:
             Contact.objects.bulk_update(changed, [*sorted(changed_fields), "updated_at"])
         new = {e: f for e, f in merged.items() if e not in existing}
@@ -92,14 +82,6 @@ def events_ingest(*, items: Iterable[Any], now: datetime | None = None) -> Inges
             items=valid,
             owner="contact_id",
             owner_ids=[contact_ids[item.email] for item in valid],
-            build=lambda item, contact_id: EngagementEvent(
-                contact_id=contact_id,
-                type=item.type,
-                occurred_at=item.occurred_at,
-                properties=item.properties,
-                source=item.source,
-                external_id=item.id,
-            ),
         )
         work_add(kind=CONTACT, ids=owners)
     return result

@@ -1,4 +1,4 @@
-"""Idempotent event/signal ingest by `(source, id)` (SPEC §2, §5).
+"""Shared ingest steps: idempotent event/signal storage and partial upserts (SPEC §2, §5).
 
 Re-sending an event with the same payload is a duplicate (ignored); with a different payload it
 is a conflict (reported; the stored event wins). The same holds within one batch.
@@ -6,11 +6,13 @@ is a conflict (reported; the stored event wins). The same holds within one batch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass
@@ -33,7 +35,6 @@ def ingest_once(
     items: Sequence[Any],
     owner: str,
     owner_ids: Sequence[int],
-    build: Callable[[Any, int], Model],
 ) -> tuple[IngestResult, set[int]]:
     """Store the items not stored yet; returns the result and the owners of the new rows.
 
@@ -57,7 +58,16 @@ def ingest_once(
         prior = stored.get(key)
         if prior is None:
             stored[key] = payload
-            new_rows.append(build(item, owner_id))
+            new_rows.append(
+                table(
+                    **{owner: owner_id},
+                    type=item.type,
+                    occurred_at=item.occurred_at,
+                    properties=item.properties,
+                    source=item.source,
+                    external_id=item.id,
+                )
+            )
             owners.add(owner_id)
         elif prior == payload:
             result.duplicates += 1
@@ -67,3 +77,21 @@ def ingest_once(
     table._default_manager.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
     result.accepted = len(new_rows)
     return result, owners
+
+
+def apply_changes(
+    existing: dict[str, M], merged: dict[str, dict[str, Any]]
+) -> tuple[list[M], set[str]]:
+    """Set the merged fields on existing rows; returns the rows and fields that changed."""
+    changed, fields = [], set()
+    for key, values in merged.items():
+        row = existing.get(key)
+        if row is None:
+            continue
+        diff = {name for name, value in values.items() if getattr(row, name) != value}
+        if diff:
+            for name in diff:
+                setattr(row, name, values[name])
+            changed.append(row)
+            fields |= diff
+    return changed, fields

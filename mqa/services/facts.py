@@ -12,35 +12,13 @@ from django.db.models import Model
 from accounts.models import Account
 from contacts.models import Contact
 from mqa.scoring import Activity, lookback_days
+from mqa.scoring.attributes import ACCOUNT_FIELDS, CONTACT_FIELDS
 from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
 from mqa.scoring.types import ActivityRule
 
-ACCOUNT_FACTS = (
-    "domain",
-    "name",
-    "industry",
-    "employee_count",
-    "annual_revenue",
-    "country",
-    "region",
-    "tier",
-    "is_target",
-    "owner",
-    "external_id",
-    "custom",
-)
-CONTACT_FACTS = (
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "job_function",
-    "buying_role",
-    "country",
-    "lead_source",
-    "custom",
-)
+# The stored fields rules can name (SPEC §3), plus the `custom` object.
+ACCOUNT_FACTS = (*sorted(ACCOUNT_FIELDS), "custom")
+CONTACT_FACTS = (*sorted(CONTACT_FIELDS - {"email_domain"}), "custom")
 
 
 def account_facts(account: Account) -> dict[str, Any]:
