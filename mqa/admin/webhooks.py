@@ -1,0 +1,69 @@
+"""Webhook subscriptions and the delivery outbox, with a retry action for dead deliveries."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from mqa.admin.base import ReadOnlyAdmin
+from mqa.models.webhooks import WebhookDelivery, WebhookSubscription
+from mqa.services.webhooks import (
+    WebhookTargetRefused,
+    wake_webhook_sender,
+    webhook_deliveries_retry,
+    webhook_secret_new,
+    webhook_target_check,
+)
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        choices=WebhookSubscription.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["url", "secret", "event_types", "active"]
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            webhook_target_check(url)
+        except WebhookTargetRefused as error:
+            raise forms.ValidationError(str(error)) from error
+        return url
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ("url", "event_types", "active", "created_at")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
+        return {"secret": webhook_secret_new()}
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "webhook_id",
+        "event_type",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "last_error",
+    )
+    list_filter = ("status", "event_type")
+    list_select_related = ("subscription",)
+    actions = ["retry"]
+
+    @admin.action(description="Retry the selected dead deliveries")
+    def retry(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = webhook_deliveries_retry(delivery_ids=queryset.values_list("pk", flat=True))
+        if count:
+            transaction.on_commit(wake_webhook_sender)
+        self.message_user(request, f"{count} delivery(ies) will be retried", messages.SUCCESS)
