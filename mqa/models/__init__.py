@@ -13,6 +13,7 @@ from mqa.models.scoring import (
     ContactStatusChange,
     PendingWork,
     RescoreRun,
+    ScoringModelAudit,
     ScoringModelVersion,
     StatusChange,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "RescoreRun",
     "RoutingQueueState",
     "RoutingSettings",
+    "ScoringModelAudit",
     "ScoringModelVersion",
     "StatusChange",
     "WebhookDelivery",

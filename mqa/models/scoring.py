@@ -6,6 +6,7 @@ rewritten on every rescore, while history rows are appended and never rewritten 
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -49,6 +50,31 @@ class ScoringModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} {self.name} ({self.state})"
+
+
+class ScoringModelAudit(models.Model):
+    """Who changed which rule of which version, when — including bulk imports and publishing."""
+
+    class Action(models.TextChoices):
+        IMPORTED = "imported"
+        EDITED = "edited"
+        DRAFTED = "drafted_from_active"
+        PUBLISHED = "published"
+
+    version = models.ForeignKey(ScoringModelVersion, on_delete=models.CASCADE, related_name="audit")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True, default="")
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    changes = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"v{self.version_id} {self.action} by {self.username or 'system'}"
 
 
 class Cause(models.TextChoices):

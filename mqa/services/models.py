@@ -12,33 +12,90 @@ from django.utils import timezone
 from accounts.models import Account
 from contacts.models import Contact
 from mqa.batch import has_nul
-from mqa.models import RescoreRun, ScoringModelVersion
+from mqa.models import RescoreRun, ScoringModelAudit, ScoringModelVersion
 from mqa.scoring import DocumentError, dump_document, parse_document
+from mqa.scoring.diff import document_changes
 
 
 class NotADraft(ValueError):
     """Only drafts can be published or edited."""
 
 
-def scoring_model_import(*, document: Any) -> ScoringModelVersion:
-    """Validate a `mqa.scoring-model/v1` document and store it as the next draft version.
-
-    Raises `mqa.scoring.DocumentError` naming the path of every problem.
-    """
+def _canonical(document: Any) -> tuple[str, dict[str, Any]]:
+    """Validate a `mqa.scoring-model/v1` document; raises DocumentError naming paths."""
     if has_nul(document):
         raise DocumentError([("(document)", "must not contain NUL (\\u0000) characters")])
     model = parse_document(document)
+    return model.name, dump_document(model)
+
+
+def _audit(
+    version: ScoringModelVersion,
+    action: str,
+    before: dict[str, Any] | None,
+    user: Any = None,
+    now: datetime | None = None,
+) -> None:
+    ScoringModelAudit.objects.create(
+        version=version,
+        user=user if getattr(user, "pk", None) else None,
+        username=getattr(user, "username", "") or "",
+        at=now or timezone.now(),
+        action=action,
+        changes=document_changes(before, version.document),
+    )
+
+
+def _new_draft(name: str, document: dict[str, Any]) -> ScoringModelVersion:
+    # Lock the newest version row so concurrent imports do not pick the same number.
+    list(ScoringModelVersion.objects.select_for_update().order_by("-version")[:1])
+    latest = ScoringModelVersion.objects.aggregate(v=Max("version"))["v"] or 0
+    return ScoringModelVersion.objects.create(version=latest + 1, name=name, document=document)
+
+
+def _active_document() -> dict[str, Any] | None:
+    active = ScoringModelVersion.objects.filter(state=ScoringModelVersion.State.ACTIVE).first()
+    return active.document if active else None
+
+
+def scoring_model_import(*, document: Any, user: Any = None) -> ScoringModelVersion:
+    """Store a valid document as the next draft version (audited against the active one)."""
+    name, canonical = _canonical(document)
     with transaction.atomic():
-        # Lock the newest version row so concurrent imports do not pick the same number.
-        list(ScoringModelVersion.objects.select_for_update().order_by("-version")[:1])
-        latest = ScoringModelVersion.objects.aggregate(v=Max("version"))["v"] or 0
-        return ScoringModelVersion.objects.create(
-            version=latest + 1, name=model.name, document=dump_document(model)
-        )
+        version = _new_draft(name, canonical)
+        _audit(version, ScoringModelAudit.Action.IMPORTED, _active_document(), user)
+    return version
+
+
+def scoring_model_draft_from_active(*, user: Any = None) -> ScoringModelVersion:
+    """A new draft holding the active version's rules, to edit and preview before publishing."""
+    with transaction.atomic():
+        active = ScoringModelVersion.objects.get(state=ScoringModelVersion.State.ACTIVE)
+        version = _new_draft(active.name, active.document)
+        _audit(version, ScoringModelAudit.Action.DRAFTED, active.document, user)
+    return version
+
+
+def scoring_model_draft_update(
+    *, version_id: int, document: Any, user: Any = None
+) -> ScoringModelVersion:
+    """Replace a draft's rules; the audit row lists each rule and setting that changed."""
+    name, canonical = _canonical(document)
+    with transaction.atomic():
+        version = ScoringModelVersion.objects.select_for_update().get(pk=version_id)
+        if version.state != ScoringModelVersion.State.DRAFT:
+            raise NotADraft(f"version {version.version} is {version.state}, not a draft")
+        before = version.document
+        if before == canonical:
+            return version
+        version.name, version.document = name, canonical
+        version.save(update_fields=["name", "document"])
+        _audit(version, ScoringModelAudit.Action.EDITED, before, user)
+    return version
 
 
 def scoring_model_publish(
-    *, version_id: int, route: bool, now: datetime | None = None
+    *, version_id: int, route: bool, now: datetime | None = None, user: Any = None
 ) -> RescoreRun:
     """Make a draft the active version and start rescoring every contact and account.
 
@@ -60,12 +117,14 @@ def scoring_model_publish(
         if target.state != ScoringModelVersion.State.DRAFT:
             raise NotADraft(f"version {target.version} is {target.state}, not a draft")
         parse_document(target.document)  # a draft edited since import must still be valid
+        previous = _active_document()
         ScoringModelVersion.objects.filter(state=ScoringModelVersion.State.ACTIVE).update(
             state=ScoringModelVersion.State.RETIRED
         )
         target.state = ScoringModelVersion.State.ACTIVE
         target.published_at = now
         target.save(update_fields=["state", "published_at"])
+        _audit(target, ScoringModelAudit.Action.PUBLISHED, previous, user, now)
         RescoreRun.objects.filter(state=RescoreRun.State.RUNNING).update(
             state=RescoreRun.State.SUPERSEDED, finished_at=now
         )
