@@ -7,3 +7,5 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Live-server request threads must not keep connections open past the test run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

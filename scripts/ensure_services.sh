@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make PostgreSQL and Redis reachable for the test suite, then write their URLs to $1.
+# Make PostgreSQL and Redis reachable for the test suite, then write their URLs to $1;
+# install Debian's Chromium for the browser tests when it is missing.
 #
 # Uses DATABASE_URL / REDIS_URL when set; otherwise the local defaults. Where a server is
 # missing or stopped on a Debian machine where we are root, installs and starts it.
@@ -73,6 +74,11 @@ if ! redis_ok "$redis_url"; then
   if [ -n "${REDIS_URL:-}" ]; then say "REDIS_URL=$REDIS_URL is not reachable"; exit 1; fi
   start_redis
   redis_ok "$redis_url" || { say "Redis is still not reachable"; exit 1; }
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing Chromium (Debian package) for the browser tests"
+  apt_install chromium || say "Chromium could not be installed; the browser tests will fail"
 fi
 
 mkdir -p "$(dirname "$out")"

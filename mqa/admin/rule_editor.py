@@ -18,7 +18,8 @@ from django.forms import BaseFormSet, formset_factory
 from mqa.scoring.attributes import ACCOUNT_FIELDS, CONTACT_FIELDS
 from mqa.scoring.operators import OPERATORS, PRESENCE_OPS
 
-OP_CHOICES = [(op, op.replace("_", " ")) for op in OPERATORS]
+# A blank first choice keeps an untouched extra row unchanged (so it is not validated).
+OP_CHOICES = [("", "—"), *((op, op.replace("_", " ")) for op in OPERATORS)]
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 CONTACT_ATTRIBUTES = sorted(CONTACT_FIELDS) + [f"account.{f}" for f in sorted(ACCOUNT_FIELDS)]
 ACCOUNT_ATTRIBUTES = sorted(ACCOUNT_FIELDS)

@@ -33,11 +33,12 @@ def post_data(editor: RuleEditor, changes: dict[str, Any] | None = None) -> dict
             )
         data[f"{formset.prefix}-TOTAL_FORMS"] = len(formset.forms)
         data[f"{formset.prefix}-INITIAL_FORMS"] = len(formset.initial or [])
-        for form in formset.forms:
+        for form in formset.forms:  # as a browser sends them: every field, blank when empty
             for name, field in form.fields.items():
                 value = form.get_initial_for_field(field, name)
-                if value not in (None, "", False):
-                    data[form.add_prefix(name)] = value
+                if value is False:
+                    continue  # an unticked checkbox is not sent
+                data[form.add_prefix(name)] = "" if value is None else value
     for name in editor.settings.fields:
         value = editor.settings.get_initial_for_field(editor.settings.fields[name], name)
         data[editor.settings.add_prefix(name)] = value
