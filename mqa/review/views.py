@@ -68,7 +68,7 @@ def account(request: HttpRequest, domain: str) -> HttpResponse:
     found = review_account_get(domain=domain, now=timezone.now())
     if found is None:
         raise Http404("no account with this domain")
-    return render(request, "mqa/review/account.html", {**found, "reject_form": RejectForm()})
+    return render(request, "mqa/review/account.html", {**found, "reasons": RejectReason.choices})
 
 
 @staff_member_required
@@ -91,7 +91,11 @@ def leads(request: HttpRequest) -> HttpResponse:
 
 def _answer(request: HttpRequest, handoff: Handoff, error: str | None = None) -> HttpResponse:
     if request.headers.get("HX-Request"):
-        context: dict[str, Any] = {"handoff": handoff, "reject_form": RejectForm(), "error": error}
+        context: dict[str, Any] = {
+            "handoff": handoff,
+            "reasons": RejectReason.choices,
+            "error": error,
+        }
         return render(request, "mqa/review/_handoff.html", context)
     return HttpResponseRedirect(
         request.POST.get("next") or request.META.get("HTTP_REFERER") or "/review/"

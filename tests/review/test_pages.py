@@ -1,0 +1,99 @@
+"""The review pages on the demo data set: right content, a fixed number of queries, timed."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account
+from mqa.demo import demo_data_build, demo_data_load
+from mqa.models import AccountScore
+from mqa.review.selectors import review_lead_queue
+from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.rescore import rescore_run_advance
+from mqa.services.routing import routing_document_put
+
+pytestmark = pytest.mark.django_db
+DEFAULT_MODEL = Path(__file__).parents[2] / "mqa" / "default_model.json"
+
+
+@pytest.fixture
+def demo() -> None:
+    now = timezone.now()
+    routing_document_put(
+        document={
+            "format": "mqa.routing/v1",
+            "queues": [{"name": "q", "members": [{"assignee": "sdr@v.io"}]}],
+            "default_queue": "q",
+        }
+    )
+    demo_data_load(data=demo_data_build(seed=7, now=now, accounts=400), now=now)
+    run = scoring_model_publish(
+        version_id=scoring_model_import(document=json.loads(DEFAULT_MODEL.read_text())).id,
+        route=True,
+    )
+    rescore_run_advance(run_id=run.id)
+
+
+def timed(client, url: str, runs: int = 5) -> tuple[float, object]:
+    client.get(url)  # warm up
+    times, response = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), response
+
+
+def test_review_pages_render_the_demo_data_with_few_queries(
+    admin_client, demo, django_assert_num_queries, capsys
+):
+    mqa = (
+        AccountScore.objects.filter(status="mqa", account__is_target=True)
+        .select_related("account")
+        .first()
+    )
+    lead = review_lead_queue().first()
+    assert mqa is not None and lead is not None
+    pages = {
+        "accounts": ("/review/", 6),
+        "accounts, filtered": ("/review/?target=yes&status=engaged&q=systems&tier=tier+2", 6),
+        "account": (f"/review/accounts/{mqa.account.domain}/", 8),
+        "inbound MQLs": ("/review/leads/", 4),
+    }
+    timings = {}
+    for name, (url, queries) in pages.items():
+        with django_assert_num_queries(queries):
+            response = admin_client.get(url)
+        assert response.status_code == 200, name
+        timings[name], _ = timed(admin_client, url)
+
+    listing = admin_client.get("/review/").content.decode()
+    assert f"{Account.objects.count()} accounts" in listing
+    mqa_count = AccountScore.objects.filter(status="mqa").count()
+    assert listing.count('class="status status-mqa"') == min(
+        mqa_count, 50
+    )  # readiness order: MQAs first
+    second = admin_client.get("/review/?page=2").content.decode()
+    assert second.count('class="status status-mqa"') == max(0, mqa_count - 50)
+    assert 'class="status status-engaged"' in second
+    account = admin_client.get(f"/review/accounts/{mqa.account.domain}/").content.decode()
+    assert "Nothing — every criterion is met." in account and "engagement-chart" in account
+    assert lead.contact.email in admin_client.get("/review/leads/").content.decode()
+    with capsys.disabled():
+        print(
+            "\nreview page server time (median of 5, ms): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
+        )
+
+
+def test_review_pages_need_a_staff_login(client, db):
+    response = client.get("/review/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
