@@ -92,6 +92,7 @@ def review_account_get(*, domain: str, now: datetime, weeks: int = 16) -> dict[s
         "account": account,
         "score": score,
         "required_roles": [{"role": r, "covered": r in covered} for r in required],
+        "other_roles": sorted(covered - set(required)),
         "contacts": contacts,
         "chart": _chart(list(weekly), since, weeks),
         "history": list(
