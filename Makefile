@@ -23,7 +23,7 @@ demo: install
 	@echo
 	$(EMBEDDED) $(BIN)/python manage.py demo_summary
 	@echo
-	@echo "Admin: http://127.0.0.1:8000/admin/  (login demo / demo)"
+	@echo "Review pages: http://127.0.0.1:8000/review/   Admin: http://127.0.0.1:8000/admin/   (login demo / demo)"
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: install
