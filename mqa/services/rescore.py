@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -19,16 +19,45 @@ from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.models import Cause, Checkpoint, RescoreRun
 from mqa.scoring.types import ActivityRule
-from mqa.selectors import scoring_model_active
+from mqa.selectors import ActiveModel, scoring_model_active
+from mqa.services.bulk import account_scores_bulk, contact_scores_bulk
 from mqa.services.pipeline import ACCOUNT, CONTACT, work_add
 from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
 
 TIME_REFRESH = "time_refresh"
 
 
+def _rescore_ids(
+    phase: str, ids: list[int], lo: int, active: ActiveModel, run: RescoreRun, now: datetime
+) -> None:
+    """Rescore one chunk: set-based on PostgreSQL, record by record elsewhere."""
+    if not ids:
+        return
+    bulk = connection.vendor == "postgresql"
+    if phase == RescoreRun.Phase.CONTACTS:
+        if bulk:
+            contact_scores_bulk(
+                lo=lo, hi=ids[-1], active=active, now=now, cause=Cause.PUBLISH, route=run.route
+            )
+        else:
+            contact_scores_recompute(
+                contact_ids=ids, active=active, now=now, cause=Cause.PUBLISH, route=run.route
+            )
+    elif bulk:
+        account_scores_bulk(
+            lo=lo, hi=ids[-1], active=active, now=now, cause=Cause.PUBLISH, route=run.route
+        )
+    else:
+        account_scores_recompute(
+            account_ids=ids, active=active, now=now, cause=Cause.PUBLISH, route=run.route
+        )
+
+
 def _rescore_chunk(run_id: int) -> bool:
     """Advance the run by one chunk; returns True when the run is over."""
-    chunk = settings.MQA_RESCORE_CHUNK
+    chunk = (
+        settings.MQA_BULK_CHUNK if connection.vendor == "postgresql" else settings.MQA_RESCORE_CHUNK
+    )
     with transaction.atomic():
         run = RescoreRun.objects.select_for_update().get(pk=run_id)
         if run.state != RescoreRun.State.RUNNING:
@@ -45,14 +74,7 @@ def _rescore_chunk(run_id: int) -> bool:
             .order_by("pk")
             .values_list("pk", flat=True)[:chunk]
         )
-        if run.phase == RescoreRun.Phase.CONTACTS:
-            contact_scores_recompute(
-                contact_ids=ids, active=active, now=now, cause=Cause.PUBLISH, route=run.route
-            )
-        else:
-            account_scores_recompute(
-                account_ids=ids, active=active, now=now, cause=Cause.PUBLISH, route=run.route
-            )
+        _rescore_ids(run.phase, ids, run.cursor, active, run, now)
         if ids:
             run.cursor, run.done = ids[-1], run.done + len(ids)
         elif run.phase == RescoreRun.Phase.CONTACTS:

@@ -1,0 +1,417 @@
+"""The scoring model compiled to PostgreSQL, for rescoring everything set-based (SPEC §3–§4).
+
+`mqa.scoring` stays the reference: the SQL here reproduces its semantics — the missing-value
+rule, typed comparisons, windows with the 300 s future tolerance, `max_count` most recent,
+half-life decay, caps, rounding half away from zero, statuses and explanations — and a
+property test holds the two equal on generated data. Pure: no Django, no clock; every value
+from the model travels as a bound parameter.
+
+Known differences, outside what ingest produces: Python's `str.strip()` removes every Unicode
+space while PostgreSQL trims the ASCII ones listed in `WS`, and case folding of non-ASCII
+text follows the database's collation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
+from mqa.scoring.types import (
+    AccountModel,
+    ActivityRule,
+    Condition,
+    ContactModel,
+    Disqualifier,
+    FitRule,
+)
+
+WS = " \t\n\r\x0b\x0c"
+TEXT, NUMBER, BOOL, JSON = "text", "number", "bool", "json"
+ACCOUNT_COLUMNS = {
+    "domain": TEXT,
+    "name": TEXT,
+    "industry": TEXT,
+    "employee_count": NUMBER,
+    "annual_revenue": NUMBER,
+    "country": TEXT,
+    "region": TEXT,
+    "tier": TEXT,
+    "is_target": BOOL,
+    "owner": TEXT,
+    "external_id": TEXT,
+}
+CONTACT_COLUMNS = {
+    "email": TEXT,
+    "first_name": TEXT,
+    "last_name": TEXT,
+    "title": TEXT,
+    "seniority": TEXT,
+    "job_function": TEXT,
+    "buying_role": TEXT,
+    "country": TEXT,
+    "lead_source": TEXT,
+    "email_domain": TEXT,
+}
+
+
+@dataclass
+class Sql:
+    """SQL text with named placeholders (`%(p3)s`) and their values, built piece by piece."""
+
+    text: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def p(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s"
+
+
+def _account_attribute(sql: Sql, alias: str, name: str) -> tuple[str, str]:
+    if name.startswith("custom."):
+        return f"({alias}.custom -> {sql.p(name[len('custom.') :])}::text)", JSON
+    return f"{alias}.{name}", ACCOUNT_COLUMNS[name]
+
+
+def _contact_attribute(sql: Sql, name: str) -> tuple[str, str]:
+    if name.startswith("account."):
+        return _account_attribute(sql, "a", name[len("account.") :])
+    if name.startswith("custom."):
+        return f"(c.custom -> {sql.p(name[len('custom.') :])}::text)", JSON
+    return f"c.{name}", CONTACT_COLUMNS[name]
+
+
+class _Conditions:
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+
+    def _text(self, expr: str, kind: str) -> str:
+        return (
+            f"btrim({expr}, {self.sql.p(WS)})"
+            if kind == TEXT
+            else f"btrim({expr} #>> '{{}}', {self.sql.p(WS)})"
+        )
+
+    def missing(self, expr: str, kind: str) -> str:
+        if kind == TEXT:
+            return f"({expr} IS NULL OR {self._text(expr, kind)} = '')"
+        if kind == JSON:
+            return (
+                f"({expr} IS NULL OR jsonb_typeof({expr}) = 'null' OR "
+                f"(jsonb_typeof({expr}) = 'string' AND {self._text(expr, kind)} = ''))"
+            )
+        return f"({expr} IS NULL)"
+
+    def _equal(self, expr: str, kind: str, value: Any) -> str:
+        p = self.sql.p
+        if isinstance(value, bool):
+            if kind == BOOL:
+                return f"({expr} = {p(value)})"
+            if kind == JSON:
+                return f"(jsonb_typeof({expr}) = 'boolean' AND ({expr})::boolean = {p(value)})"
+            return "false"
+        if isinstance(value, int | float):
+            if kind == NUMBER:
+                return f"({expr} = {p(value)})"
+            if kind == JSON:
+                return f"(jsonb_typeof({expr}) = 'number' AND ({expr})::numeric = {p(value)})"
+            return "false"
+        if kind in (TEXT, JSON):
+            guard = "" if kind == TEXT else f"jsonb_typeof({expr}) = 'string' AND "
+            return f"({guard}lower({self._text(expr, kind)}) = {p(value.strip().lower())})"
+        return "false"
+
+    def _string(self, expr: str, kind: str, test: str, value: str) -> str:
+        if kind not in (TEXT, JSON):
+            return "false"
+        guard = "" if kind == TEXT else f"jsonb_typeof({expr}) = 'string' AND "
+        s = f"lower({self._text(expr, kind)})"
+        v = self.sql.p(value.strip().lower())
+        tests = {
+            "contains": f"strpos({s}, {v}) > 0",
+            "not_contains": f"strpos({s}, {v}) = 0",
+            "starts_with": f"starts_with({s}, {v})",
+            "ends_with": f"right({s}, length({v})) = {v}",
+        }
+        return f"({guard}{tests[test]})"
+
+    def _number(self, expr: str, kind: str) -> str | None:
+        if kind == NUMBER:
+            return expr
+        if kind == JSON:
+            return f"(CASE WHEN jsonb_typeof({expr}) = 'number' THEN ({expr})::numeric END)"
+        return None
+
+    def compile(self, expr: str, kind: str, condition: Condition) -> str:
+        op, value = condition.op, condition.value
+        if op in ("is_set", "is_not_set"):
+            missing = self.missing(expr, kind)
+            return missing if op == "is_not_set" else f"(NOT {missing})"
+        present = f"(NOT {self.missing(expr, kind)})"
+        if op == "eq":
+            test = self._equal(expr, kind, value)
+        elif op == "neq":
+            test = f"(NOT {self._equal(expr, kind, value)})"
+        elif op in ("in", "not_in"):
+            any_equal = " OR ".join(self._equal(expr, kind, v) for v in value) or "false"
+            test = f"({any_equal})" if op == "in" else f"(NOT ({any_equal}))"
+        elif op in ("contains", "not_contains", "starts_with", "ends_with"):
+            test = self._string(expr, kind, op, value)
+        elif op == "regex":
+            if kind not in (TEXT, JSON):
+                return "false"
+            guard = "" if kind == TEXT else f"jsonb_typeof({expr}) = 'string' AND "
+            test = f"({guard}{self._text(expr, kind)} ~* {self.sql.p(value)})"
+        else:
+            number = self._number(expr, kind)
+            if number is None:
+                return "false"
+            p = self.sql.p
+            if op == "between":
+                test = f"({number} BETWEEN {p(value[0])} AND {p(value[1])})"
+            else:
+                sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+                test = f"({number} {sign} {p(value)})"
+        return f"COALESCE({present} AND {test}, false)"
+
+
+def contact_condition(sql: Sql, condition: Condition) -> str:
+    expr, kind = _contact_attribute(sql, condition.attribute)
+    return _Conditions(sql).compile(expr, kind, condition)
+
+
+def account_condition(sql: Sql, condition: Condition, alias: str = "a") -> str:
+    expr, kind = _account_attribute(sql, alias, condition.attribute)
+    return _Conditions(sql).compile(expr, kind, condition)
+
+
+def property_condition(sql: Sql, condition: Condition, alias: str) -> str:
+    expr = f"({alias}.properties -> {sql.p(condition.attribute)}::text)"
+    return _Conditions(sql).compile(expr, JSON, condition)
+
+
+def _fit(sql: Sql, rules: tuple[FitRule, ...], cap: int, compile_: Any) -> tuple[str, str]:
+    """(fit expression, explanation expression) over the matched rules."""
+    if not rules:
+        return "0", "'[]'::jsonb"
+    total = " + ".join(
+        f"(CASE WHEN {compile_(sql, rule.condition)} THEN {sql.p(rule.points)} ELSE 0 END)"
+        for rule in rules
+    )
+    fit = f"LEAST(GREATEST({total}, 0), {sql.p(cap)})"
+    items = ", ".join(
+        f"(CASE WHEN {compile_(sql, rule.condition)} THEN jsonb_build_object('label', {sql.p(rule.label)}::text, "
+        f"'attribute', {sql.p(rule.condition.attribute)}::text, 'points', {sql.p(rule.points)}::int) END)"
+        for rule in rules
+    )
+    explained = f"(SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]'::jsonb) FROM unnest(ARRAY[{items}]) WITH ORDINALITY AS u(x, i) WHERE x IS NOT NULL)"
+    return fit, explained
+
+
+def _reasons(sql: Sql, disqualifiers: tuple[Disqualifier, ...], compile_: Any) -> str:
+    """A text[] of matching reasons in model order, without repeats."""
+    if not disqualifiers:
+        return "ARRAY[]::text[]"
+    items = ", ".join(
+        f"(CASE WHEN {compile_(sql, d.condition)} THEN {sql.p(d.reason)}::text END)"
+        for d in disqualifiers
+    )
+    return (
+        f"ARRAY(SELECT r FROM (SELECT r, min(i) AS i FROM unnest(ARRAY[{items}]) WITH ORDINALITY AS u(r, i) "
+        f"WHERE r IS NOT NULL GROUP BY r) z ORDER BY i)"
+    )
+
+
+def _activities(
+    sql: Sql,
+    rules: tuple[ActivityRule, ...],
+    table: str,
+    owner: str,
+    now: datetime,
+    where_owner: str,
+) -> str:
+    """Rows (owner, rule, points) of each rule's `max_count` most recent matching activities."""
+    parts = []
+    upper = now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS)
+    for index, rule in enumerate(rules):
+        filters = [
+            f"e.type = {sql.p(rule.type)}",
+            f"e.occurred_at <= {sql.p(upper)}",
+            where_owner.replace("{owner}", f"e.{owner}"),
+        ]
+        if rule.window_days is not None:
+            filters.append(f"e.occurred_at >= {sql.p(now - timedelta(days=rule.window_days))}")
+        filters += [property_condition(sql, c, "e") for c in rule.where]
+        if rule.half_life_days is None:
+            points = f"{sql.p(float(rule.points))}::float8"
+        else:
+            points = (
+                f"{sql.p(float(rule.points))}::float8 * power(0.5::float8, GREATEST(0::float8, "
+                f"extract(epoch FROM ({sql.p(now)}::timestamptz - e.occurred_at))::float8) / 86400.0 / {sql.p(float(rule.half_life_days))}::float8)"
+            )
+        ranked = (
+            f"SELECT e.{owner} AS owner, {index} AS rule, {points} AS pts, "
+            f"row_number() OVER (PARTITION BY e.{owner} ORDER BY e.occurred_at DESC) AS rn "
+            f"FROM {table} e WHERE {' AND '.join(filters)}"
+        )
+        limit = f" WHERE rn <= {sql.p(rule.max_count)}" if rule.max_count is not None else ""
+        parts.append(f"SELECT owner, rule, pts FROM ({ranked}) r{index}{limit}")
+    if not parts:
+        return "SELECT NULL::bigint AS owner, 0 AS rule, 0::float8 AS pts WHERE false"
+    return " UNION ALL ".join(parts)
+
+
+def _per_rule(sql: Sql, rules: tuple[ActivityRule, ...]) -> str:
+    """VALUES (rule, label, type) to label the explanation."""
+    if not rules:
+        return "SELECT 0 AS rule, ''::text AS label, ''::text AS type WHERE false"
+    rows = ", ".join(
+        f"({i}, {sql.p(r.label)}::text, {sql.p(r.type)}::text)" for i, r in enumerate(rules)
+    )
+    return f"SELECT * FROM (VALUES {rows}) v(rule, label, type)"
+
+
+def contact_scores_sql(model: ContactModel, now: datetime) -> Sql:
+    """A SELECT of (contact_id, fit, engagement, total, status, reasons, breakdown) for the
+    contacts with `lo < id <= hi` (bind `lo` and `hi` beside the model's parameters)."""
+    sql = Sql()
+    rules = _per_rule(sql, model.engagement_rules)
+    activities = _activities(
+        sql,
+        model.engagement_rules,
+        "contacts_engagementevent",
+        "contact_id",
+        now,
+        "{owner} > %(lo)s AND {owner} <= %(hi)s",
+    )
+    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, contact_condition)
+    reasons = _reasons(sql, model.disqualifiers, contact_condition)
+    t = model.thresholds
+    text = f"""
+WITH rules AS ({rules}),
+acts AS ({activities}),
+per_rule AS (
+  SELECT owner, rule, count(*) AS n, sum(pts) AS pts FROM acts GROUP BY owner, rule
+),
+eng AS (
+  SELECT p.owner, sum(p.pts) AS raw,
+         jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n,
+                   'points', round(p.pts::numeric, 2)) ORDER BY p.rule) AS explained
+  FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner
+),
+scored AS (
+  SELECT c.id AS contact_id, {fit} AS fit, {fit_explained} AS fit_explained,
+         round(LEAST(GREATEST(COALESCE(eng.raw, 0), 0), {sql.p(model.engagement_cap)})::numeric, 2) AS engagement,
+         COALESCE(eng.explained, '[]'::jsonb) AS engagement_explained,
+         {reasons} AS reasons
+  FROM contacts_contact c
+  LEFT JOIN accounts_account a ON a.id = c.account_id
+  LEFT JOIN eng ON eng.owner = c.id
+  WHERE c.id > %(lo)s AND c.id <= %(hi)s
+)
+SELECT contact_id, fit, engagement::float8 AS engagement, round(fit + engagement, 2)::float8 AS total,
+  CASE WHEN cardinality(reasons) > 0 THEN 'disqualified'
+       WHEN fit >= {sql.p(t.fit_floor)} AND engagement >= {sql.p(t.engagement_floor)}
+            AND fit + engagement >= {sql.p(t.total)} THEN 'mql'
+       WHEN engagement > 0 AND engagement >= {sql.p(t.engaged)} THEN 'engaged'
+       ELSE 'none' END AS status,
+  to_jsonb(reasons) AS reasons,
+  jsonb_build_object('fit', fit_explained, 'engagement', engagement_explained,
+                     'disqualifiers', to_jsonb(reasons)) AS breakdown
+FROM scored"""
+    sql.text = text
+    return sql
+
+
+def account_scores_sql(model: AccountModel, now: datetime) -> Sql:
+    """A SELECT of account scores for `lo < id <= hi`, rolled up from stored contact scores."""
+    sql = Sql()
+    weights = " ".join(
+        f"WHEN {sql.p(role)} THEN {sql.p(float(w))}::float8"
+        for role, w in model.role_weights.items()
+    )
+    weight = (
+        f"(CASE c.buying_role {weights} ELSE {sql.p(float(model.default_role_weight))}::float8 END)"
+        if weights
+        else f"{sql.p(float(model.default_role_weight))}::float8"
+    )
+    rules = _per_rule(sql, model.signal_rules)
+    activities = _activities(
+        sql,
+        model.signal_rules,
+        "accounts_accountsignal",
+        "account_id",
+        now,
+        "{owner} > %(lo)s AND {owner} <= %(hi)s",
+    )
+    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, account_condition)
+    reasons = _reasons(sql, model.disqualifiers, account_condition)
+    t = model.thresholds
+    text = f"""
+WITH rules AS ({rules}),
+acts AS ({activities}),
+per_rule AS (SELECT owner, rule, count(*) AS n, sum(pts) AS pts FROM acts GROUP BY owner, rule),
+sig AS (
+  SELECT p.owner, sum(p.pts) AS raw,
+         jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n,
+                   'points', round(p.pts::numeric, 2)) ORDER BY p.rule) AS explained
+  FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner
+),
+members AS (
+  SELECT c.account_id, c.email, c.buying_role, s.status, s.engagement, {weight} AS weight
+  FROM contacts_contact c JOIN mqa_contactscore s ON s.contact_id = c.id
+  WHERE c.account_id > %(lo)s AND c.account_id <= %(hi)s AND s.status <> 'disqualified'
+),
+committee AS (
+  SELECT account_id,
+         sum(engagement * weight) AS weighted,
+         count(*) FILTER (WHERE status IN ('engaged', 'mql')) AS engaged,
+         count(*) FILTER (WHERE status = 'mql') AS mql,
+         COALESCE(array_agg(DISTINCT buying_role::text ORDER BY buying_role::text)
+                  FILTER (WHERE status IN ('engaged', 'mql') AND buying_role IS NOT NULL), ARRAY[]::text[]) AS roles,
+         jsonb_agg(jsonb_build_object('email', email, 'buying_role', buying_role, 'status', status,
+                   'engagement', engagement, 'weight', weight,
+                   'points', round((engagement * weight)::numeric, 2)) ORDER BY email) AS contacts
+  FROM members GROUP BY account_id
+),
+scored AS (
+  SELECT a.id AS account_id, {fit} AS fit, {fit_explained} AS fit_explained,
+         round(GREATEST(COALESCE(sig.raw, 0), 0)::numeric, 2) AS signal_score,
+         COALESCE(sig.explained, '[]'::jsonb) AS signals_explained,
+         COALESCE(m.weighted, 0) AS weighted, COALESCE(m.engaged, 0) AS engaged, COALESCE(m.mql, 0) AS mql,
+         COALESCE(m.roles, ARRAY[]::text[]) AS roles, COALESCE(m.contacts, '[]'::jsonb) AS contacts,
+         {reasons} AS reasons
+  FROM accounts_account a
+  LEFT JOIN sig ON sig.owner = a.id
+  LEFT JOIN committee m ON m.account_id = a.id
+  WHERE a.id > %(lo)s AND a.id <= %(hi)s
+),
+totals AS (
+  SELECT *, round((weighted + signal_score)::numeric, 2) AS engagement FROM scored
+),
+judged AS (
+  SELECT *,
+    (SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]'::jsonb) FROM unnest(ARRAY[
+      CASE WHEN NOT fit >= {sql.p(t.fit_floor)} THEN jsonb_build_object('criterion', 'fit_floor', 'actual', fit, 'required', {sql.p(t.fit_floor)}) END,
+      CASE WHEN NOT engaged >= {sql.p(t.min_engaged_contacts)} THEN jsonb_build_object('criterion', 'min_engaged_contacts', 'actual', engaged, 'required', {sql.p(t.min_engaged_contacts)}) END,
+      CASE WHEN NOT cardinality(roles) >= {sql.p(t.min_roles)} THEN jsonb_build_object('criterion', 'min_roles', 'actual', cardinality(roles), 'required', {sql.p(t.min_roles)}) END,
+      CASE WHEN NOT roles @> {sql.p(list(t.required_roles))}::text[] THEN jsonb_build_object('criterion', 'required_roles', 'actual', to_jsonb(roles), 'required', to_jsonb({sql.p(list(t.required_roles))}::text[])) END,
+      CASE WHEN NOT engagement >= {sql.p(t.engagement)} THEN jsonb_build_object('criterion', 'engagement', 'actual', engagement::float8, 'required', {sql.p(t.engagement)}) END,
+      CASE WHEN NOT mql >= {sql.p(t.min_mql_contacts)} THEN jsonb_build_object('criterion', 'min_mql_contacts', 'actual', mql, 'required', {sql.p(t.min_mql_contacts)}) END
+    ]) WITH ORDINALITY AS u(x, i) WHERE x IS NOT NULL) AS missing
+  FROM totals
+)
+SELECT account_id, fit, engagement::float8 AS engagement, signal_score::float8 AS signal_score,
+  engaged::int AS engaged_contacts, mql::int AS mql_contacts, to_jsonb(roles) AS roles_covered, missing,
+  to_jsonb(reasons) AS reasons,
+  CASE WHEN cardinality(reasons) > 0 THEN 'disqualified'
+       WHEN missing = '[]'::jsonb THEN 'mqa'
+       WHEN engaged > 0 OR signal_score > 0 THEN 'engaged'
+       ELSE 'none' END AS status,
+  jsonb_build_object('fit', fit_explained, 'signals', signals_explained, 'contacts', contacts,
+                     'disqualifiers', to_jsonb(reasons), 'missing', missing) AS breakdown
+FROM judged"""
+    sql.text = text
+    return sql

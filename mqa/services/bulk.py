@@ -1,0 +1,135 @@
+"""Set-based rescoring on PostgreSQL: one statement per chunk computes, stores and records.
+
+Used by the full rescore after publishing. Each chunk of contacts (then accounts), by primary
+key range, is scored by the SQL of `mqa.bulk.compiler` in one transaction: lock the score rows
+(`FOR UPDATE`, pk order), compute into a temporary table beside the old statuses, update, and
+append a history row for every status change — returned so that webhooks and routing follow
+as on the per-record path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from django.db import connection, transaction
+
+from mqa.bulk.compiler import account_scores_sql, contact_scores_sql
+from mqa.selectors import ActiveModel
+from mqa.services.scoring import transitions_announce
+
+CONTACT = {
+    "table": "contacts_contact",
+    "scores": "mqa_contactscore",
+    "key": "contact_id",
+    "history": "mqa_contactstatuschange",
+    "set": """fit = n.fit, engagement = n.engagement, total = n.total,
+              disqualified_reasons = n.reasons, breakdown = n.breakdown""",
+    "defaults": "0, 0, 0, '[]'::jsonb, '{}'::jsonb",
+    "columns": "fit, engagement, total, disqualified_reasons, breakdown",
+    "scores_json": "jsonb_build_object('fit', n.fit, 'engagement', n.engagement, 'total', n.total)",
+    "explanation": "n.breakdown || jsonb_build_object('disqualified_reasons', n.reasons)",
+}
+ACCOUNT = {
+    "table": "accounts_account",
+    "scores": "mqa_accountscore",
+    "key": "account_id",
+    "history": "mqa_accountstatuschange",
+    "set": """fit = n.fit, engagement = n.engagement, signal_score = n.signal_score,
+              engaged_contacts = n.engaged_contacts, mql_contacts = n.mql_contacts,
+              roles_covered = n.roles_covered, missing = n.missing,
+              disqualified_reasons = n.reasons, breakdown = n.breakdown""",
+    "defaults": "0, 0, 0, 0, 0, '[]'::jsonb, '[]'::jsonb, '[]'::jsonb, '{}'::jsonb",
+    "columns": """fit, engagement, signal_score, engaged_contacts, mql_contacts, roles_covered,
+                  missing, disqualified_reasons, breakdown""",
+    "scores_json": """jsonb_build_object('fit', n.fit, 'engagement', n.engagement,
+                      'signal_score', n.signal_score, 'engaged_contacts', n.engaged_contacts,
+                      'mql_contacts', n.mql_contacts)""",
+    "explanation": """n.breakdown || jsonb_build_object('roles_covered', n.roles_covered,
+                      'disqualified_reasons', n.reasons)""",
+}
+
+
+def _store(spec: dict[str, str], select: str, params: dict[str, Any]) -> list[Any]:
+    key, scores = spec["key"], spec["scores"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {scores} ({key}, status, {spec["columns"]}, status_since)
+                SELECT id, 'none', {spec["defaults"]}, %(now)s FROM {spec["table"]}
+                WHERE id > %(lo)s AND id <= %(hi)s ON CONFLICT DO NOTHING""",
+            params,
+        )
+        # Lock first (pk order), then read the old statuses beside the new scores: a single
+        # statement cannot both lock rows and update them reliably.
+        cursor.execute(
+            f"SELECT 1 FROM {scores} WHERE {key} > %(lo)s AND {key} <= %(hi)s ORDER BY {key} FOR UPDATE",
+            params,
+        )
+        cursor.execute("DROP TABLE IF EXISTS mqa_rescore_chunk")
+        cursor.execute(
+            f"""CREATE TEMP TABLE mqa_rescore_chunk ON COMMIT DROP AS
+                SELECT n.*, s.status AS old_status FROM ({select}) n
+                JOIN {scores} s ON s.{key} = n.{key}""",
+            params,
+        )
+        cursor.execute(
+            f"""UPDATE {scores} s SET {spec["set"]}, status = n.status,
+                  status_since = CASE WHEN n.old_status <> n.status THEN %(now)s ELSE s.status_since END,
+                  model_version_id = %(version)s, computed_at = %(now)s
+                FROM mqa_rescore_chunk n WHERE n.{key} = s.{key}""",
+            params,
+        )
+        cursor.execute(
+            f"""INSERT INTO {spec["history"]} ({key}, from_status, to_status, changed_at,
+                                              model_version_id, cause, scores, explanation)
+                SELECT n.{key}, n.old_status, n.status, %(now)s, %(version)s, %(cause)s,
+                       {spec["scores_json"]}, {spec["explanation"]}
+                FROM mqa_rescore_chunk n WHERE n.old_status <> n.status ORDER BY n.{key}
+                RETURNING {key}, from_status, to_status, cause, scores""",
+            params,
+        )
+        columns = [c.name for c in cursor.description or []]
+        changes = [
+            SimpleNamespace(**dict(zip(columns, row, strict=True))) for row in cursor.fetchall()
+        ]
+        cursor.execute("DROP TABLE mqa_rescore_chunk")
+        return changes
+
+
+def contact_scores_bulk(
+    *, lo: int, hi: int, active: ActiveModel, now: datetime, cause: str, route: bool
+) -> int:
+    """Rescore contacts with `lo < id <= hi`; returns how many changed status."""
+    compiled = contact_scores_sql(active.model.contact, now)
+    params = {
+        **compiled.params,
+        "lo": lo,
+        "hi": hi,
+        "now": now,
+        "version": active.id,
+        "cause": cause,
+    }
+    with transaction.atomic():
+        changes = _store(CONTACT, compiled.text, params)
+        transitions_announce(kind="contact", changes=changes, active=active, route=route, now=now)
+    return len(changes)
+
+
+def account_scores_bulk(
+    *, lo: int, hi: int, active: ActiveModel, now: datetime, cause: str, route: bool
+) -> int:
+    """Roll up accounts with `lo < id <= hi` from the stored contact scores."""
+    compiled = account_scores_sql(active.model.account, now)
+    params = {
+        **compiled.params,
+        "lo": lo,
+        "hi": hi,
+        "now": now,
+        "version": active.id,
+        "cause": cause,
+    }
+    with transaction.atomic():
+        changes = _store(ACCOUNT, compiled.text, params)
+        transitions_announce(kind="account", changes=changes, active=active, route=route, now=now)
+    return len(changes)
