@@ -103,12 +103,14 @@ def activity_rule(draw: Any, type_key: str) -> dict[str, Any]:
 
 @st.composite
 def model(draw: Any) -> dict[str, Any]:
-    fit = lambda: {
-        "rules": [
-            dict(c, points=draw(st.integers(-30, 60)))
-            for c in draw(st.lists(condition(), max_size=4))
-        ]
-    }
+    def fit():
+        return {
+            "rules": [
+                dict(c, points=draw(st.integers(-30, 60)))
+                for c in draw(st.lists(condition(), max_size=4))
+            ]
+        }
+
     account_attrs = st.sampled_from(
         ["employee_count", "industry", "is_target", "custom.tier", "domain"]
     )
@@ -183,7 +185,7 @@ world = st.fixed_dictionaries(
         "contacts": st.lists(
             st.fixed_dictionaries(
                 {
-                    "seniority": st.sampled_from(WORDS + [None]),
+                    "seniority": st.sampled_from([*WORDS, None]),
                     "country": st.sampled_from(["DE", "US", None]),
                     "buying_role": st.sampled_from(ROLES),
                     "custom": customs,
