@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true
 PYTEST_SQLITE := tests/scoring tests/accounts tests/contacts tests/mqa
 
-.PHONY: install demo test lint check-migrations serve
+.PHONY: install demo test lint bench
 install: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
@@ -38,3 +38,10 @@ test: install
 	set -a && . var/test-services.env && set +a && \
 	  DATABASE_URL=$$TEST_DATABASE_URL MQA_REQUIRE_SERVICES=1 $(BIN)/pytest -q
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q $(PYTEST_SQLITE)
+	$(MAKE) --no-print-directory bench SCALE=0.01
+
+# The benchmark (docs/benchmarks.md); SCALE=1.0 is 1M contacts and 10M events.
+SCALE ?= 1.0
+bench: install
+	bash scripts/ensure_services.sh var/test-services.env
+	set -a && . var/test-services.env && set +a && SCALE=$(SCALE) $(BIN)/python -m bench
