@@ -97,9 +97,7 @@ def ingest(
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return (
-        ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-        if ordered
-        else float("nan")
+        ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
     )
 
 

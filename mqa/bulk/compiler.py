@@ -263,6 +263,13 @@ def _activities(
     return " UNION ALL ".join(parts)
 
 
+def in_scope(column: str, by_ids: bool) -> str:
+    """Which records a statement covers: a primary-key range, or a list of ids."""
+    if by_ids:
+        return f"{column} = ANY(%(ids)s::bigint[])"
+    return f"{column} > %(lo)s AND {column} <= %(hi)s"
+
+
 def _per_rule(sql: Sql, rules: tuple[ActivityRule, ...]) -> str:
     """VALUES (rule, label, type) to label the explanation."""
     if not rules:
@@ -273,9 +280,10 @@ def _per_rule(sql: Sql, rules: tuple[ActivityRule, ...]) -> str:
     return f"SELECT * FROM (VALUES {rows}) v(rule, label, type)"
 
 
-def contact_scores_sql(model: ContactModel, now: datetime) -> Sql:
+def contact_scores_sql(model: ContactModel, now: datetime, by_ids: bool = False) -> Sql:
     """A SELECT of (contact_id, fit, engagement, total, status, reasons, breakdown) for the
-    contacts with `lo < id <= hi` (bind `lo` and `hi` beside the model's parameters)."""
+    contacts with `lo < id <= hi`, or `id = ANY(ids)` when `by_ids` (bind them beside the
+    model's parameters)."""
     sql = Sql()
     rules = _per_rule(sql, model.engagement_rules)
     activities = _activities(
@@ -284,7 +292,7 @@ def contact_scores_sql(model: ContactModel, now: datetime) -> Sql:
         "contacts_engagementevent",
         "contact_id",
         now,
-        "{owner} > %(lo)s AND {owner} <= %(hi)s",
+        in_scope("{owner}", by_ids),
     )
     fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, contact_condition)
     reasons = _reasons(sql, model.disqualifiers, contact_condition)
@@ -309,7 +317,7 @@ scored AS (
   FROM contacts_contact c
   LEFT JOIN accounts_account a ON a.id = c.account_id
   LEFT JOIN eng ON eng.owner = c.id
-  WHERE c.id > %(lo)s AND c.id <= %(hi)s
+  WHERE {in_scope("c.id", by_ids)}
 )
 SELECT contact_id, fit, engagement::float8 AS engagement, round(fit + engagement, 2)::float8 AS total,
   CASE WHEN cardinality(reasons) > 0 THEN 'disqualified'
@@ -325,7 +333,7 @@ FROM scored"""
     return sql
 
 
-def account_scores_sql(model: AccountModel, now: datetime) -> Sql:
+def account_scores_sql(model: AccountModel, now: datetime, by_ids: bool = False) -> Sql:
     """A SELECT of account scores for `lo < id <= hi`, rolled up from stored contact scores."""
     sql = Sql()
     weights = " ".join(
@@ -344,7 +352,7 @@ def account_scores_sql(model: AccountModel, now: datetime) -> Sql:
         "accounts_accountsignal",
         "account_id",
         now,
-        "{owner} > %(lo)s AND {owner} <= %(hi)s",
+        in_scope("{owner}", by_ids),
     )
     fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, account_condition)
     reasons = _reasons(sql, model.disqualifiers, account_condition)
@@ -362,7 +370,7 @@ sig AS (
 members AS (
   SELECT c.account_id, c.email, c.buying_role, s.status, s.engagement, {weight} AS weight
   FROM contacts_contact c JOIN mqa_contactscore s ON s.contact_id = c.id
-  WHERE c.account_id > %(lo)s AND c.account_id <= %(hi)s AND s.status <> 'disqualified'
+  WHERE {in_scope("c.account_id", by_ids)} AND s.status <> 'disqualified'
 ),
 committee AS (
   SELECT account_id,
@@ -386,7 +394,7 @@ scored AS (
   FROM accounts_account a
   LEFT JOIN sig ON sig.owner = a.id
   LEFT JOIN committee m ON m.account_id = a.id
-  WHERE a.id > %(lo)s AND a.id <= %(hi)s
+  WHERE {in_scope("a.id", by_ids)}
 ),
 totals AS (
   SELECT *, round((weighted + signal_score)::numeric, 2) AS engagement FROM scored

@@ -13,9 +13,10 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
-from mqa.bulk.compiler import account_scores_sql, contact_scores_sql
+from mqa.bulk.compiler import account_scores_sql, contact_scores_sql, in_scope
 from mqa.selectors import ActiveModel
 from mqa.services.scoring import transitions_announce
 
@@ -51,19 +52,20 @@ ACCOUNT = {
 }
 
 
-def _store(spec: dict[str, str], select: str, params: dict[str, Any]) -> list[Any]:
+def _store(spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bool) -> list[Any]:
     key, scores = spec["key"], spec["scores"]
     with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{int(settings.MQA_BULK_WORK_MEM_MB)}MB'")
         cursor.execute(
             f"""INSERT INTO {scores} ({key}, status, {spec["columns"]}, status_since)
                 SELECT id, 'none', {spec["defaults"]}, %(now)s FROM {spec["table"]}
-                WHERE id > %(lo)s AND id <= %(hi)s ON CONFLICT DO NOTHING""",
+                WHERE {in_scope("id", by_ids)} ON CONFLICT DO NOTHING""",
             params,
         )
         # Lock first (pk order), then read the old statuses beside the new scores: a single
         # statement cannot both lock rows and update them reliably.
         cursor.execute(
-            f"SELECT 1 FROM {scores} WHERE {key} > %(lo)s AND {key} <= %(hi)s ORDER BY {key} FOR UPDATE",
+            f"SELECT 1 FROM {scores} WHERE {in_scope(key, by_ids)} ORDER BY {key} FOR UPDATE",
             params,
         )
         cursor.execute("DROP TABLE IF EXISTS mqa_rescore_chunk")
@@ -98,38 +100,48 @@ def _store(spec: dict[str, str], select: str, params: dict[str, Any]) -> list[An
 
 
 def contact_scores_bulk(
-    *, lo: int, hi: int, active: ActiveModel, now: datetime, cause: str, route: bool
-) -> int:
-    """Rescore contacts with `lo < id <= hi`; returns how many changed status."""
-    compiled = contact_scores_sql(active.model.contact, now)
-    params = {
-        **compiled.params,
-        "lo": lo,
-        "hi": hi,
-        "now": now,
-        "version": active.id,
-        "cause": cause,
-    }
+    *,
+    active: ActiveModel,
+    now: datetime,
+    cause: str,
+    route: bool,
+    lo: int = 0,
+    hi: int = 0,
+    ids: list[int] | None = None,
+) -> set[int]:
+    """Rescore contacts `lo < id <= hi` (or exactly `ids`); returns their accounts' ids."""
+    by_ids = ids is not None
+    compiled = contact_scores_sql(active.model.contact, now, by_ids)
+    scope = {"lo": lo, "hi": hi, "ids": ids}
+    params = {**compiled.params, **scope, "now": now, "version": active.id, "cause": cause}
     with transaction.atomic():
-        changes = _store(CONTACT, compiled.text, params)
+        changes = _store(CONTACT, compiled.text, params, by_ids)
         transitions_announce(kind="contact", changes=changes, active=active, route=route, now=now)
-    return len(changes)
+        if not by_ids:
+            return set()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT account_id FROM contacts_contact WHERE id = ANY(%(ids)s::bigint[]) AND account_id IS NOT NULL",
+                params,
+            )
+            return {row[0] for row in cursor.fetchall()}
 
 
 def account_scores_bulk(
-    *, lo: int, hi: int, active: ActiveModel, now: datetime, cause: str, route: bool
-) -> int:
-    """Roll up accounts with `lo < id <= hi` from the stored contact scores."""
-    compiled = account_scores_sql(active.model.account, now)
-    params = {
-        **compiled.params,
-        "lo": lo,
-        "hi": hi,
-        "now": now,
-        "version": active.id,
-        "cause": cause,
-    }
+    *,
+    active: ActiveModel,
+    now: datetime,
+    cause: str,
+    route: bool,
+    lo: int = 0,
+    hi: int = 0,
+    ids: list[int] | None = None,
+) -> None:
+    """Roll up accounts `lo < id <= hi` (or exactly `ids`) from the stored contact scores."""
+    by_ids = ids is not None
+    compiled = account_scores_sql(active.model.account, now, by_ids)
+    scope = {"lo": lo, "hi": hi, "ids": ids}
+    params = {**compiled.params, **scope, "now": now, "version": active.id, "cause": cause}
     with transaction.atomic():
-        changes = _store(ACCOUNT, compiled.text, params)
+        changes = _store(ACCOUNT, compiled.text, params, by_ids)
         transitions_announce(kind="account", changes=changes, active=active, route=route, now=now)
-    return len(changes)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 
 from accounts.models import Account, AccountSignal
@@ -218,7 +218,24 @@ def scores_recompute(
     cause: str,
     route: bool = True,
 ) -> None:
-    """Rescore contacts, then roll up their accounts and the accounts named directly."""
+    """Rescore contacts, then roll up their accounts and the accounts named directly.
+
+    On PostgreSQL this runs set-based (`mqa.services.bulk`); elsewhere record by record.
+    """
+    if connection.vendor == "postgresql":
+        from mqa.services.bulk import account_scores_bulk, contact_scores_bulk
+
+        contacts, accounts = sorted(set(contact_ids)), set(account_ids)
+        with transaction.atomic():
+            if contacts:
+                accounts |= contact_scores_bulk(
+                    ids=contacts, active=active, now=now, cause=cause, route=route
+                )
+            if accounts:
+                account_scores_bulk(
+                    ids=sorted(accounts), active=active, now=now, cause=cause, route=route
+                )
+        return
     with transaction.atomic():
         touched = contact_scores_recompute(
             contact_ids=contact_ids, active=active, now=now, cause=cause, route=route
