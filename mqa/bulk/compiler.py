@@ -232,35 +232,47 @@ def _activities(
     now: datetime,
     where_owner: str,
 ) -> str:
-    """Rows (owner, rule, points) of each rule's `max_count` most recent matching activities."""
-    parts = []
+    """Rows (owner, rule, points) of each rule's `max_count` most recent matching activities.
+
+    One pass over the activities, joined to the rules of their type (a row may match several
+    rules), filtered by each rule's window and `where`, then ranked per (owner, rule).
+    """
+    if not rules:
+        return "SELECT NULL::bigint AS owner, 0 AS rule, 0::float8 AS pts WHERE false"
     upper = now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS)
+    matches, points, rows = [], [], []
     for index, rule in enumerate(rules):
-        filters = [
-            f"e.type = {sql.p(rule.type)}",
-            f"e.occurred_at <= {sql.p(upper)}",
-            where_owner.replace("{owner}", f"e.{owner}"),
-        ]
+        filters = ["true"]
         if rule.window_days is not None:
             filters.append(f"e.occurred_at >= {sql.p(now - timedelta(days=rule.window_days))}")
         filters += [property_condition(sql, c, "e") for c in rule.where]
-        if rule.half_life_days is None:
-            points = f"{sql.p(float(rule.points))}::float8"
-        else:
-            points = (
-                f"{sql.p(float(rule.points))}::float8 * power(0.5::float8, GREATEST(0::float8, "
-                f"extract(epoch FROM ({sql.p(now)}::timestamptz - e.occurred_at))::float8) / 86400.0 / {sql.p(float(rule.half_life_days))}::float8)"
+        matches.append(f"WHEN {index} THEN {' AND '.join(filters)}")
+        decay = ""
+        if rule.half_life_days is not None:
+            decay = (
+                f" * power(0.5::float8, GREATEST(0::float8, extract(epoch FROM ({sql.p(now)}::timestamptz"
+                f" - e.occurred_at))::float8) / 86400.0 / {sql.p(float(rule.half_life_days))}::float8)"
             )
-        ranked = (
-            f"SELECT e.{owner} AS owner, {index} AS rule, {points} AS pts, "
-            f"row_number() OVER (PARTITION BY e.{owner} ORDER BY e.occurred_at DESC) AS rn "
-            f"FROM {table} e WHERE {' AND '.join(filters)}"
-        )
-        limit = f" WHERE rn <= {sql.p(rule.max_count)}" if rule.max_count is not None else ""
-        parts.append(f"SELECT owner, rule, pts FROM ({ranked}) r{index}{limit}")
-    if not parts:
-        return "SELECT NULL::bigint AS owner, 0 AS rule, 0::float8 AS pts WHERE false"
-    return " UNION ALL ".join(parts)
+        points.append(f"WHEN {index} THEN {sql.p(float(rule.points))}::float8{decay}")
+        limit = sql.p(rule.max_count) if rule.max_count is not None else "NULL"
+        rows.append(f"({index}, {sql.p(rule.type)}::text, {limit}::int)")
+    outer = [
+        f"e.occurred_at <= {sql.p(upper)}",
+        where_owner.replace("{owner}", f"e.{owner}"),
+        f"CASE r.rule {' '.join(matches)} END",
+    ]
+    if all(r.window_days is not None for r in rules):
+        longest = max(r.window_days or 0 for r in rules)
+        outer.insert(0, f"e.occurred_at >= {sql.p(now - timedelta(days=longest))}")
+    ranked = (
+        f"SELECT e.{owner} AS owner, r.rule, CASE r.rule {' '.join(points)} END AS pts, r.max_count, "
+        f"row_number() OVER (PARTITION BY e.{owner}, r.rule ORDER BY e.occurred_at DESC) AS rn "
+        f"FROM {table} e JOIN (VALUES {', '.join(rows)}) r(rule, type, max_count) ON r.type = e.type "
+        f"WHERE {' AND '.join(outer)}"
+    )
+    return (
+        f"SELECT owner, rule, pts FROM ({ranked}) ranked WHERE max_count IS NULL OR rn <= max_count"
+    )
 
 
 def in_scope(column: str, by_ids: bool) -> str:
