@@ -1,10 +1,10 @@
 """Set-based rescoring on PostgreSQL: one statement per chunk computes, stores and records.
 
 Used by the full rescore after publishing. Each chunk of contacts (then accounts), by primary
-key range, is scored by the SQL of `mqa.bulk.compiler` in one transaction: lock the score rows
-(`FOR UPDATE`, pk order), compute into a temporary table beside the old statuses, update, and
-append a history row for every status change — returned so that webhooks and routing follow
-as on the per-record path.
+key range (or a list of ids, for pipeline batches), is scored by the SQL of
+`mqa.bulk.compiler` in one transaction: lock the score rows (`FOR UPDATE`, pk order), then one
+statement updates them beside their old statuses and appends a history row for every status
+change — returned so that webhooks and routing follow as on the per-record path.
 """
 
 from __future__ import annotations
@@ -62,32 +62,27 @@ def _store(spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bo
                 WHERE {in_scope("id", by_ids)} ON CONFLICT DO NOTHING""",
             params,
         )
-        # Lock first (pk order), then read the old statuses beside the new scores: a single
-        # statement cannot both lock rows and update them reliably.
+        # Lock first, in pk order: a statement cannot both lock rows and update them reliably.
         cursor.execute(
             f"SELECT 1 FROM {scores} WHERE {in_scope(key, by_ids)} ORDER BY {key} FOR UPDATE",
             params,
         )
-        cursor.execute("DROP TABLE IF EXISTS mqa_rescore_chunk")
+        # One statement: read the old statuses (stable: the rows are locked), update, and
+        # append history for the changes — the UPDATE's RETURNING feeds the INSERT.
         cursor.execute(
-            f"""CREATE TEMP TABLE mqa_rescore_chunk ON COMMIT DROP AS
-                SELECT n.*, s.status AS old_status FROM ({select}) n
-                JOIN {scores} s ON s.{key} = n.{key}""",
-            params,
-        )
-        cursor.execute(
-            f"""UPDATE {scores} s SET {spec["set"]}, status = n.status,
-                  status_since = CASE WHEN n.old_status <> n.status THEN %(now)s ELSE s.status_since END,
-                  model_version_id = %(version)s, computed_at = %(now)s
-                FROM mqa_rescore_chunk n WHERE n.{key} = s.{key}""",
-            params,
-        )
-        cursor.execute(
-            f"""INSERT INTO {spec["history"]} ({key}, from_status, to_status, changed_at,
-                                              model_version_id, cause, scores, explanation)
+            f"""WITH upd AS (
+                  UPDATE {scores} s SET {spec["set"]}, status = n.status,
+                    status_since = CASE WHEN n.old_status <> n.status THEN %(now)s ELSE s.status_since END,
+                    model_version_id = %(version)s, computed_at = %(now)s
+                  FROM (SELECT new.*, o.status AS old_status FROM ({select}) new
+                        JOIN {scores} o ON o.{key} = new.{key}) n
+                  WHERE n.{key} = s.{key}
+                  RETURNING n.*)
+                INSERT INTO {spec["history"]} ({key}, from_status, to_status, changed_at,
+                                               model_version_id, cause, scores, explanation)
                 SELECT n.{key}, n.old_status, n.status, %(now)s, %(version)s, %(cause)s,
                        {spec["scores_json"]}, {spec["explanation"]}
-                FROM mqa_rescore_chunk n WHERE n.old_status <> n.status ORDER BY n.{key}
+                FROM upd n WHERE n.old_status <> n.status ORDER BY n.{key}
                 RETURNING {key}, from_status, to_status, cause, scores""",
             params,
         )
@@ -95,7 +90,6 @@ def _store(spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bo
         changes = [
             SimpleNamespace(**dict(zip(columns, row, strict=True))) for row in cursor.fetchall()
         ]
-        cursor.execute("DROP TABLE mqa_rescore_chunk")
         return changes
 
 
