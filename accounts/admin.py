@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from accounts.models import Account, AccountSignal
 
@@ -17,3 +18,21 @@ class AccountSignalAdmin(admin.ModelAdmin):
     search_fields = ("account__domain", "external_id")
     raw_id_fields = ("account",)
     list_select_related = ("account",)
+
+
+def _view_only(cls: type[admin.ModelAdmin]) -> None:
+    """Ingested data changes only through the ingest services (normalisation, links, rescoring)."""
+
+    def no(self: admin.ModelAdmin, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    cls.has_add_permission = no  # type: ignore[method-assign,assignment]
+    cls.has_change_permission = no  # type: ignore[method-assign,assignment]
+    cls.has_delete_permission = no  # type: ignore[method-assign,assignment]
+
+
+for _admin in (
+    AccountAdmin,
+    AccountSignalAdmin,
+):
+    _view_only(_admin)

@@ -142,7 +142,8 @@ MQA_BULK_CHUNK = env_int("MQA_BULK_CHUNK", 100_000)  # records per chunk, set-ba
 MQA_BULK_WORK_MEM_MB = env_int("MQA_BULK_WORK_MEM_MB", 256)  # sort memory for set-based scoring
 MQA_WORK_LEASE_SECONDS = env_int("MQA_WORK_LEASE_SECONDS", 120)
 MQA_SWEEP_SECONDS = env_int("MQA_SWEEP_SECONDS", 30)
-MQA_TIME_REFRESH_SECONDS = env_int("MQA_TIME_REFRESH_SECONDS", 300)
+# SPEC §4: time passing is re-evaluated at least every 15 minutes.
+MQA_TIME_REFRESH_SECONDS = env_int("MQA_TIME_REFRESH_SECONDS", 900)
 
 # Webhooks and routing.
 MQA_WEBHOOKS_ALLOW_PRIVATE = env_bool("MQA_WEBHOOKS_ALLOW_PRIVATE", False)

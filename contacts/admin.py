@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from contacts.models import Contact, EngagementEvent
 
@@ -20,3 +21,21 @@ class EngagementEventAdmin(admin.ModelAdmin):
     search_fields = ("contact__email", "external_id")
     raw_id_fields = ("contact",)
     list_select_related = ("contact",)
+
+
+def _view_only(cls: type[admin.ModelAdmin]) -> None:
+    """Ingested data changes only through the ingest services (normalisation, links, rescoring)."""
+
+    def no(self: admin.ModelAdmin, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    cls.has_add_permission = no  # type: ignore[method-assign,assignment]
+    cls.has_change_permission = no  # type: ignore[method-assign,assignment]
+    cls.has_delete_permission = no  # type: ignore[method-assign,assignment]
+
+
+for _admin in (
+    ContactAdmin,
+    EngagementEventAdmin,
+):
+    _view_only(_admin)

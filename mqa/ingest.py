@@ -6,6 +6,7 @@ is a conflict (reported; the stored event wins). The same holds within one batch
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -50,11 +51,11 @@ def ingest_once(
         "source", "external_id", owner, "type", "occurred_at", "properties"
     ):
         if (row[0], row[1]) in keys:
-            stored[(row[0], row[1])] = row[2:]
+            stored[(row[0], row[1])] = (*row[2:5], canonical(row[5]))
     new_rows, owners = [], set()
     for index, (item, owner_id) in enumerate(zip(items, owner_ids, strict=True)):
         key = (item.source, item.id)
-        payload = (owner_id, item.type, item.occurred_at, item.properties)
+        payload = (owner_id, item.type, item.occurred_at, canonical(item.properties))
         prior = stored.get(key)
         if prior is None:
             stored[key] = payload
@@ -79,6 +80,17 @@ def ingest_once(
     return result, owners
 
 
+def canonical(value: Any) -> str:
+    """JSON text that tells `1`, `1.0`-as-written and `true` apart (Python's == does not)."""
+    return json.dumps(value, sort_keys=True)
+
+
+def same(left: Any, right: Any) -> bool:
+    if isinstance(left, dict | list) or isinstance(right, dict | list):
+        return canonical(left) == canonical(right)
+    return (type(left) is type(right) and left == right) or (left is None and right is None)
+
+
 def apply_changes(
     existing: dict[str, M], merged: dict[str, dict[str, Any]]
 ) -> tuple[list[M], set[str]]:
@@ -88,7 +100,7 @@ def apply_changes(
         row = existing.get(key)
         if row is None:
             continue
-        diff = {name for name, value in values.items() if getattr(row, name) != value}
+        diff = {name for name, value in values.items() if not same(getattr(row, name), value)}
         if diff:
             for name in diff:
                 setattr(row, name, values[name])

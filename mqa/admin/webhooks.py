@@ -1,5 +1,8 @@
 """Webhook subscriptions and the delivery outbox, with a retry action for dead deliveries."""
 
+import base64
+import binascii
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -26,6 +29,18 @@ class WebhookSubscriptionForm(forms.ModelForm):
     class Meta:
         model = WebhookSubscription
         fields = ["url", "secret", "event_types", "active"]
+
+    def clean_secret(self) -> str:
+        secret: str = self.cleaned_data["secret"].strip()
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise forms.ValidationError(
+                "Use whsec_ followed by base64 (the default is a fresh one)."
+            ) from error
+        if len(key) < 16:
+            raise forms.ValidationError("The secret is too short: at least 16 bytes.")
+        return secret
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]

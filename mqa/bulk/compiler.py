@@ -6,9 +6,9 @@ half-life decay, caps, rounding half away from zero, statuses and explanations â
 property test holds the two equal on generated data. Pure: no Django, no clock; every value
 from the model travels as a bound parameter.
 
-Known differences, outside what ingest produces: Python's `str.strip()` removes every Unicode
-space while PostgreSQL trims the ASCII ones listed in `WS`, and case folding of non-ASCII
-text follows the database's collation.
+Both trim the same ASCII whitespace (`operators.WHITESPACE`) and read `.` in a regex as
+matching newlines too. Known difference: case folding of non-ASCII text follows the database's
+collation.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
+from mqa.scoring.operators import WHITESPACE
 from mqa.scoring.types import (
     AccountModel,
     ActivityRule,
@@ -27,7 +28,7 @@ from mqa.scoring.types import (
     FitRule,
 )
 
-WS = " \t\n\r\x0b\x0c"
+WS = WHITESPACE
 TEXT, NUMBER, BOOL, JSON = "text", "number", "bool", "json"
 ACCOUNT_COLUMNS = {
     "domain": TEXT,
@@ -110,17 +111,18 @@ class _Conditions:
             if kind == BOOL:
                 return f"({expr} = {p(value)})"
             if kind == JSON:
-                return f"(jsonb_typeof({expr}) = 'boolean' AND ({expr})::boolean = {p(value)})"
+                # CASE, not AND: PostgreSQL may evaluate the cast before the type test.
+                return f"(CASE WHEN jsonb_typeof({expr}) = 'boolean' THEN ({expr})::boolean = {p(value)} ELSE false END)"
             return "false"
         if isinstance(value, int | float):
             if kind == NUMBER:
                 return f"({expr} = {p(value)})"
             if kind == JSON:
-                return f"(jsonb_typeof({expr}) = 'number' AND ({expr})::numeric = {p(value)})"
+                return f"(CASE WHEN jsonb_typeof({expr}) = 'number' THEN ({expr})::numeric = {p(value)} ELSE false END)"
             return "false"
         if kind in (TEXT, JSON):
             guard = "" if kind == TEXT else f"jsonb_typeof({expr}) = 'string' AND "
-            return f"({guard}lower({self._text(expr, kind)}) = {p(value.strip().lower())})"
+            return f"({guard}lower({self._text(expr, kind)}) = {p(value.strip(WS).lower())})"
         return "false"
 
     def _string(self, expr: str, kind: str, test: str, value: str) -> str:
@@ -128,7 +130,7 @@ class _Conditions:
             return "false"
         guard = "" if kind == TEXT else f"jsonb_typeof({expr}) = 'string' AND "
         s = f"lower({self._text(expr, kind)})"
-        v = self.sql.p(value.strip().lower())
+        v = self.sql.p(value.strip(WS).lower())
         tests = {
             "contains": f"strpos({s}, {v}) > 0",
             "not_contains": f"strpos({s}, {v}) = 0",
@@ -318,12 +320,12 @@ per_rule AS (
 eng AS (
   SELECT p.owner, sum(p.pts) AS raw,
          jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n,
-                   'points', round(p.pts::numeric, 2)) ORDER BY p.rule) AS explained
+                   'points', round(p.pts::text::numeric, 2)) ORDER BY p.rule) AS explained
   FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner
 ),
 scored AS (
   SELECT c.id AS contact_id, {fit} AS fit, {fit_explained} AS fit_explained,
-         round(LEAST(GREATEST(COALESCE(eng.raw, 0), 0), {sql.p(model.engagement_cap)})::numeric, 2) AS engagement,
+         round(LEAST(GREATEST(COALESCE(eng.raw, 0), 0), {sql.p(model.engagement_cap)})::float8::text::numeric, 2) AS engagement,
          COALESCE(eng.explained, '[]'::jsonb) AS engagement_explained,
          {reasons} AS reasons
   FROM contacts_contact c
@@ -376,7 +378,7 @@ per_rule AS (SELECT owner, rule, count(*) AS n, sum(pts) AS pts FROM acts GROUP 
 sig AS (
   SELECT p.owner, sum(p.pts) AS raw,
          jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n,
-                   'points', round(p.pts::numeric, 2)) ORDER BY p.rule) AS explained
+                   'points', round(p.pts::text::numeric, 2)) ORDER BY p.rule) AS explained
   FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner
 ),
 members AS (
@@ -389,16 +391,16 @@ committee AS (
          sum(engagement * weight) AS weighted,
          count(*) FILTER (WHERE status IN ('engaged', 'mql')) AS engaged,
          count(*) FILTER (WHERE status = 'mql') AS mql,
-         COALESCE(array_agg(DISTINCT buying_role::text ORDER BY buying_role::text)
+         COALESCE(array_agg(DISTINCT buying_role::text COLLATE "C" ORDER BY buying_role::text COLLATE "C")
                   FILTER (WHERE status IN ('engaged', 'mql') AND buying_role IS NOT NULL), ARRAY[]::text[]) AS roles,
          jsonb_agg(jsonb_build_object('email', email, 'buying_role', buying_role, 'status', status,
                    'engagement', engagement, 'weight', weight,
-                   'points', round((engagement * weight)::numeric, 2)) ORDER BY email) AS contacts
+                   'points', round((engagement * weight)::text::numeric, 2)) ORDER BY email COLLATE "C") AS contacts
   FROM members GROUP BY account_id
 ),
 scored AS (
   SELECT a.id AS account_id, {fit} AS fit, {fit_explained} AS fit_explained,
-         round(GREATEST(COALESCE(sig.raw, 0), 0)::numeric, 2) AS signal_score,
+         round(GREATEST(COALESCE(sig.raw, 0), 0)::float8::text::numeric, 2) AS signal_score,
          COALESCE(sig.explained, '[]'::jsonb) AS signals_explained,
          COALESCE(m.weighted, 0) AS weighted, COALESCE(m.engaged, 0) AS engaged, COALESCE(m.mql, 0) AS mql,
          COALESCE(m.roles, ARRAY[]::text[]) AS roles, COALESCE(m.contacts, '[]'::jsonb) AS contacts,
@@ -409,7 +411,7 @@ scored AS (
   WHERE {in_scope("a.id", by_ids)}
 ),
 totals AS (
-  SELECT *, round((weighted + signal_score)::numeric, 2) AS engagement FROM scored
+  SELECT *, round((weighted + signal_score::float8)::text::numeric, 2) AS engagement FROM scored
 ),
 judged AS (
   SELECT *,

@@ -195,6 +195,7 @@ class PendingWork(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "object_id"], name="pending_work_unique")
         ]
+        indexes = [models.Index(fields=["cause", "enqueued_at"], name="pending_work_cause_age")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mqa.models import AccountStatus, Handoff
@@ -97,9 +98,10 @@ def _answer(request: HttpRequest, handoff: Handoff, error: str | None = None) ->
             "error": error,
         }
         return render(request, "mqa/review/_handoff.html", context)
-    return HttpResponseRedirect(
-        request.POST.get("next") or request.META.get("HTTP_REFERER") or "/review/"
-    )
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = "/review/"
+    return HttpResponseRedirect(target)
 
 
 @staff_member_required

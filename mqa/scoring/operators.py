@@ -13,6 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 MISSING: Any = object()
+# "Trimmed" means ASCII whitespace, the same set PostgreSQL's btrim is given by the bulk path.
+WHITESPACE = " \t\n\r\x0b\x0c"
 
 EQUALITY_OPS = ("eq", "neq", "in", "not_in")
 STRING_OPS = ("contains", "not_contains", "starts_with", "ends_with", "regex")
@@ -22,7 +24,11 @@ OPERATORS = EQUALITY_OPS + STRING_OPS + NUMBER_OPS + PRESENCE_OPS
 
 
 def is_missing(value: Any) -> bool:
-    return value is MISSING or value is None or (isinstance(value, str) and not value.strip())
+    return (
+        value is MISSING
+        or value is None
+        or (isinstance(value, str) and not value.strip(WHITESPACE))
+    )
 
 
 def is_number(value: Any) -> bool:
@@ -35,20 +41,21 @@ def values_equal(left: Any, right: Any) -> bool:
     if is_number(left) and is_number(right):
         return bool(left == right)
     if isinstance(left, str) and isinstance(right, str):
-        return left.strip().lower() == right.strip().lower()
+        return left.strip(WHITESPACE).lower() == right.strip(WHITESPACE).lower()
     return False
 
 
 @lru_cache(maxsize=1024)
 def compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    # DOTALL: in PostgreSQL's regexes `.` matches a newline too.
+    return re.compile(pattern, re.IGNORECASE | re.DOTALL)
 
 
 def _string_op(test: Callable[[str, str], bool]) -> Callable[[Any, Any], bool]:
     def apply(actual: Any, expected: Any) -> bool:
         if not isinstance(actual, str) or not isinstance(expected, str):
             return False
-        return test(actual.strip().lower(), expected.strip().lower())
+        return test(actual.strip(WHITESPACE).lower(), expected.strip(WHITESPACE).lower())
 
     return apply
 
@@ -61,7 +68,9 @@ def _number_op(test: Callable[[float, Any], bool]) -> Callable[[Any, Any], bool]
 
 
 def _regex(actual: Any, pattern: Any) -> bool:
-    return isinstance(actual, str) and compiled(pattern).search(actual.strip()) is not None
+    return (
+        isinstance(actual, str) and compiled(pattern).search(actual.strip(WHITESPACE)) is not None
+    )
 
 
 _APPLY: dict[str, Callable[[Any, Any], bool]] = {

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -64,9 +65,10 @@ def wake_worker() -> None:
     try:
         pipeline_process_task.delay()
     except Exception:
-        if pipeline_process_task.app.conf.task_always_eager:
-            raise
-        logger.warning("could not reach the broker; pending work waits for the sweeper")
+        # The data is committed; a failure here only delays scoring (the sweeper retries).
+        logger.exception(
+            "could not run or send the scoring task; pending work waits for the sweeper"
+        )
 
 
 def _claimable(now: datetime) -> Q:
@@ -74,15 +76,24 @@ def _claimable(now: datetime) -> Q:
 
 
 def work_claim(*, limit: int, now: datetime) -> list[Claimed]:
-    """Lease up to `limit` of the oldest claimable rows (skipping rows other workers lock)."""
+    """Lease up to `limit` claimable rows, oldest first — new data before time refreshes.
+
+    Skips rows other workers lock. Work caused by ingest goes first so that a large time
+    refresh (decay of every engaged contact) never delays what was just ingested.
+    """
     lease = now + timedelta(seconds=settings.MQA_WORK_LEASE_SECONDS)
+    rows: list[tuple[Any, ...]] = []
     with transaction.atomic():
-        rows = list(
-            PendingWork.objects.filter(_claimable(now))
-            .order_by("enqueued_at", "id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", "kind", "object_id", "token", "cause")[:limit]
-        )
+        for urgent in (True, False):
+            by_cause = Q(cause=Cause.INGEST) if urgent else ~Q(cause=Cause.INGEST)
+            rows += list(
+                PendingWork.objects.filter(_claimable(now), by_cause)
+                .order_by("enqueued_at", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", "kind", "object_id", "token", "cause")[: limit - len(rows)]
+            )
+            if len(rows) >= limit:
+                break
         PendingWork.objects.filter(id__in=[row[0] for row in rows]).update(leased_until=lease)
     return [Claimed(kind, object_id, token, cause) for _, kind, object_id, token, cause in rows]
 
@@ -111,15 +122,15 @@ def pipeline_process(*, now: datetime | None = None, max_batches: int | None = N
         active = scoring_model_active()
         with transaction.atomic():
             if active is not None:
-                for cause in sorted({c.cause for c in claimed}):
-                    group = [c for c in claimed if c.cause == cause]
-                    scores_recompute(
-                        contact_ids=[c.object_id for c in group if c.kind == CONTACT],
-                        account_ids=[c.object_id for c in group if c.kind == ACCOUNT],
-                        active=active,
-                        now=moment,
-                        cause=cause,
-                    )
+                # One pass (contacts, then accounts) keeps a single lock order across workers.
+                causes = {c.cause for c in claimed}
+                scores_recompute(
+                    contact_ids=[c.object_id for c in claimed if c.kind == CONTACT],
+                    account_ids=[c.object_id for c in claimed if c.kind == ACCOUNT],
+                    active=active,
+                    now=moment,
+                    cause=Cause.INGEST if Cause.INGEST in causes else causes.pop(),
+                )
             # Without an active model there is nothing to compute: publishing rescores all.
             work_release(claimed=claimed)
         done += len(claimed)

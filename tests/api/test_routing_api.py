@@ -147,3 +147,37 @@ def test_admin_actions_record_outcomes_and_refuse_invalid_ones(admin_client, han
 
     handoff.refresh_from_db()
     assert (handoff.status, handoff.outcome) == ("accepted", "won")
+
+
+def test_review_actions_never_redirect_off_site(admin_client, handoff):
+    response = admin_client.post(
+        f"/review/handoffs/{handoff.id}/accept", {"next": "https://evil.example/steal"}
+    )
+
+    assert (response.status_code, response["Location"]) == (302, "/review/")
+    handoff.refresh_from_db()
+    assert handoff.status == "accepted"
+
+
+def test_ingested_data_is_view_only_in_the_admin(admin_client):
+    assert admin_client.get("/admin/accounts/account/add/").status_code == 403
+    assert admin_client.get("/admin/contacts/contact/").status_code == 200
+
+
+def test_a_webhook_secret_must_be_whsec_base64(admin_client, settings):
+    settings.MQA_WEBHOOKS_ALLOW_PRIVATE = True
+    from mqa.models import WebhookSubscription
+
+    response = admin_client.post(
+        "/admin/mqa/webhooksubscription/add/",
+        {
+            "url": "https://127.0.0.1/hook",
+            "secret": "not base64!",
+            "event_types": ["handoff.created"],
+            "active": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Use whsec_ followed by base64" in response.content.decode()
+    assert WebhookSubscription.objects.count() == 0

@@ -139,3 +139,19 @@ def test_timestamps_with_offsets_postgresql_refuses_are_stored_in_utc():
     )
 
     assert EngagementEvent.objects.get().occurred_at == datetime(2026, 1, 5, 18, 31, tzinfo=UTC)
+
+
+def test_true_is_not_1_when_comparing_payloads_and_fields():
+    first = event("jo@acme.com", id="e1", properties={"flag": 1})
+    events_ingest(items=[first])
+
+    result = events_ingest(items=[{**first, "properties": {"flag": True}}])
+
+    assert result.as_dict() == {
+        "accepted": 0,
+        "duplicates": 0,
+        "conflicts": [{"index": 0, "id": "e1"}],
+    }
+    contacts_upsert(items=[{"email": "jo@acme.com", "custom": {"vip": 1}}])
+    contacts_upsert(items=[{"email": "jo@acme.com", "custom": {"vip": True}}])
+    assert Contact.objects.get().custom == {"vip": True}

@@ -222,3 +222,18 @@ def test_pipeline_status_counts_pending_work_and_its_age(active_model):
     assert status["active_model_version"] == 1
     pipeline_process()
     assert pipeline_status_get()["pending"] == 0
+
+
+def test_new_data_is_claimed_before_time_refreshes(active_model):
+    events_ingest(items=[event("old@acme.com")])
+    first = Contact.objects.get(email="old@acme.com").id
+    PendingWork.objects.filter(object_id=first).update(cause="time")
+    events_ingest(items=[event("new@acme.com")])
+    second = Contact.objects.get(email="new@acme.com").id
+
+    claimed = work_claim(limit=1, now=timezone.now())
+
+    assert [(c.object_id, c.cause) for c in claimed] == [(second, "ingest")]
+    assert [(c.object_id, c.cause) for c in work_claim(limit=5, now=timezone.now())] == [
+        (first, "time")
+    ]

@@ -245,3 +245,12 @@ def test_between_with_equal_bounds_matches_that_number():
 def test_a_boolean_is_not_between_zero_and_one():
     assert evaluate("between", True, (0, 1)) is False
     assert evaluate("between", False, (0, 1)) is False
+
+
+def test_regex_dot_matches_a_newline_as_in_postgresql():
+    assert evaluate("regex", "first\nsecond", "first.second") is True
+
+
+def test_trimming_is_ascii_whitespace_the_same_set_postgresql_is_given():
+    assert evaluate("eq", "\t vp \n", "VP") is True
+    assert evaluate("is_not_set", " \r\n ", None) is True
