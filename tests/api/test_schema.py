@@ -68,7 +68,13 @@ def test_the_schema_lists_every_endpoint():
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    derandomize=True,
+)
 def test_every_operation_conforms(case, auth_header):
     case.call_and_validate(headers=auth_header, checks=CHECKS)
 

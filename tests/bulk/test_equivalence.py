@@ -265,7 +265,13 @@ def _near(value: float, thresholds: list[float]) -> bool:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based path is PostgreSQL's")
-@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
 @given(document=model(), data=world)
 def test_sql_rescore_equals_the_pure_engine(document, data):
     parsed = parse_document(document)

@@ -73,7 +73,13 @@ def sql_holds(kind: str, actual: Any, condition: Condition) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-@settings(max_examples=400, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=400,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
 @given(data=st.data(), op=st.sampled_from(OPS))
 def test_json_values_compare_like_the_engine(data, op):
     actual = data.draw(st.one_of(st.just(MISSING), st.none(), SCALARS, st.just([]), st.just({})))
@@ -85,7 +91,13 @@ def test_json_values_compare_like_the_engine(data, op):
     )
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
 @given(data=st.data(), op=st.sampled_from(OPS))
 def test_typed_columns_compare_like_the_engine(data, op):
     kind, values = data.draw(
