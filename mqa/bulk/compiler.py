@@ -277,6 +277,28 @@ def _activities(
     )
 
 
+def _activity_totals(
+    sql: Sql,
+    rules: tuple[ActivityRule, ...],
+    table: str,
+    owner: str,
+    now: datetime,
+    by_ids: bool,
+    name: str,
+) -> str:
+    """CTEs ending in `name`(owner, raw, explained): the rules' points per owner, explained."""
+    activities = _activities(sql, rules, table, owner, now, in_scope("{owner}", by_ids))
+    return f"""rules AS ({_per_rule(sql, rules)}),
+acts AS ({activities}),
+per_rule AS (SELECT owner, rule, count(*) AS n, sum(pts) AS pts FROM acts GROUP BY owner, rule),
+{name} AS (
+  SELECT p.owner, sum(p.pts) AS raw,
+         jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n,
+                   'points', round(p.pts::text::numeric, 2)) ORDER BY p.rule) AS explained
+  FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner
+)"""
+
+
 def in_scope(column: str, by_ids: bool) -> str:
     """Which records a statement covers: a primary-key range, or a list of ids."""
     if by_ids:
@@ -299,30 +321,14 @@ def contact_scores_sql(model: ContactModel, now: datetime, by_ids: bool = False)
     contacts with `lo < id <= hi`, or `id = ANY(ids)` when `by_ids` (bind them beside the
     model's parameters)."""
     sql = Sql()
-    rules = _per_rule(sql, model.engagement_rules)
-    activities = _activities(
-        sql,
-        model.engagement_rules,
-        "contacts_engagementevent",
-        "contact_id",
-        now,
-        in_scope("{owner}", by_ids),
+    totals = _activity_totals(
+        sql, model.engagement_rules, "contacts_engagementevent", "contact_id", now, by_ids, "eng"
     )
     fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, contact_condition)
     reasons = _reasons(sql, model.disqualifiers, contact_condition)
     t = model.thresholds
     text = f"""
-WITH rules AS ({rules}),
-acts AS ({activities}),
-per_rule AS (
-  SELECT owner, rule, count(*) AS n, sum(pts) AS pts FROM acts GROUP BY owner, rule
-),
-eng AS (
-  SELECT p.owner, sum(p.pts) AS raw,
-         jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n,
-                   'points', round(p.pts::text::numeric, 2)) ORDER BY p.rule) AS explained
-  FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner
-),
+WITH {totals},
 scored AS (
   SELECT c.id AS contact_id, {fit} AS fit, {fit_explained} AS fit_explained,
          round(LEAST(GREATEST(COALESCE(eng.raw, 0), 0), {sql.p(model.engagement_cap)})::float8::text::numeric, 2) AS engagement,
@@ -359,28 +365,14 @@ def account_scores_sql(model: AccountModel, now: datetime, by_ids: bool = False)
         if weights
         else f"{sql.p(float(model.default_role_weight))}::float8"
     )
-    rules = _per_rule(sql, model.signal_rules)
-    activities = _activities(
-        sql,
-        model.signal_rules,
-        "accounts_accountsignal",
-        "account_id",
-        now,
-        in_scope("{owner}", by_ids),
+    totals = _activity_totals(
+        sql, model.signal_rules, "accounts_accountsignal", "account_id", now, by_ids, "sig"
     )
     fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, account_condition)
     reasons = _reasons(sql, model.disqualifiers, account_condition)
     t = model.thresholds
     text = f"""
-WITH rules AS ({rules}),
-acts AS ({activities}),
-per_rule AS (SELECT owner, rule, count(*) AS n, sum(pts) AS pts FROM acts GROUP BY owner, rule),
-sig AS (
-  SELECT p.owner, sum(p.pts) AS raw,
-         jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n,
-                   'points', round(p.pts::text::numeric, 2)) ORDER BY p.rule) AS explained
-  FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner
-),
+WITH {totals},
 members AS (
   SELECT c.account_id, c.email, c.buying_role, s.status, s.engagement, {weight} AS weight
   FROM contacts_contact c JOIN mqa_contactscore s ON s.contact_id = c.id

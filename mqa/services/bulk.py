@@ -93,6 +93,26 @@ def _store(spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bo
         return changes
 
 
+def _rescore(
+    spec: dict[str, str],
+    kind: str,
+    compiled: Any,
+    *,
+    active: ActiveModel,
+    now: datetime,
+    cause: str,
+    route: bool,
+    lo: int,
+    hi: int,
+    ids: list[int] | None,
+) -> None:
+    """Store one scope's scores and announce its status changes."""
+    scope = {"lo": lo, "hi": hi, "ids": ids}
+    params = {**compiled.params, **scope, "now": now, "version": active.id, "cause": cause}
+    changes = _store(spec, compiled.text, params, ids is not None)
+    transitions_announce(kind=kind, changes=changes, active=active, route=route, now=now)
+
+
 def contact_scores_bulk(
     *,
     active: ActiveModel,
@@ -103,20 +123,27 @@ def contact_scores_bulk(
     hi: int = 0,
     ids: list[int] | None = None,
 ) -> set[int]:
-    """Rescore contacts `lo < id <= hi` (or exactly `ids`); returns their accounts' ids."""
-    by_ids = ids is not None
-    compiled = contact_scores_sql(active.model.contact, now, by_ids)
-    scope = {"lo": lo, "hi": hi, "ids": ids}
-    params = {**compiled.params, **scope, "now": now, "version": active.id, "cause": cause}
+    """Rescore contacts `lo < id <= hi` (or exactly `ids`); with `ids`, returns their accounts."""
+    compiled = contact_scores_sql(active.model.contact, now, ids is not None)
     with transaction.atomic():
-        changes = _store(CONTACT, compiled.text, params, by_ids)
-        transitions_announce(kind="contact", changes=changes, active=active, route=route, now=now)
-        if not by_ids:
+        _rescore(
+            CONTACT,
+            "contact",
+            compiled,
+            active=active,
+            now=now,
+            cause=cause,
+            route=route,
+            lo=lo,
+            hi=hi,
+            ids=ids,
+        )
+        if ids is None:
             return set()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT DISTINCT account_id FROM contacts_contact WHERE id = ANY(%(ids)s::bigint[]) AND account_id IS NOT NULL",
-                params,
+                "SELECT DISTINCT account_id FROM contacts_contact WHERE id = ANY(%s::bigint[]) AND account_id IS NOT NULL",
+                [ids],
             )
             return {row[0] for row in cursor.fetchall()}
 
@@ -132,10 +159,17 @@ def account_scores_bulk(
     ids: list[int] | None = None,
 ) -> None:
     """Roll up accounts `lo < id <= hi` (or exactly `ids`) from the stored contact scores."""
-    by_ids = ids is not None
-    compiled = account_scores_sql(active.model.account, now, by_ids)
-    scope = {"lo": lo, "hi": hi, "ids": ids}
-    params = {**compiled.params, **scope, "now": now, "version": active.id, "cause": cause}
+    compiled = account_scores_sql(active.model.account, now, ids is not None)
     with transaction.atomic():
-        changes = _store(ACCOUNT, compiled.text, params, by_ids)
-        transitions_announce(kind="account", changes=changes, active=active, route=route, now=now)
+        _rescore(
+            ACCOUNT,
+            "account",
+            compiled,
+            active=active,
+            now=now,
+            cause=cause,
+            route=route,
+            lo=lo,
+            hi=hi,
+            ids=ids,
+        )
