@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
 from contacts.api import views as contacts
+from mqa.api import reports
 from mqa.api import views as mqa
 
 api = [
@@ -30,6 +31,7 @@ api = [
     path("scoring-models/<int:version_id>/preview", mqa.ScoringModelPreviewView.as_view()),
     path("scoring-models/<int:version_id>/publish", mqa.ScoringModelPublishView.as_view()),
     path("pipeline", mqa.PipelineView.as_view()),
+    path("reports/funnel", reports.FunnelReportView.as_view()),
 ]
 
 urlpatterns = [

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from mqa.models import ScoringModelVersion
 from mqa.selectors import ActiveModel, scoring_model_active
+from mqa.services.api_keys import SCOPES, api_key_create
 from mqa.services.models import scoring_model_import, scoring_model_publish
 from tests.factories import TEST_MODEL
 
@@ -30,3 +33,24 @@ def active_model(db: None, test_document: dict[str, Any]) -> ActiveModel:
     active = scoring_model_active()
     assert active is not None
     return active
+
+
+ClientFor = Callable[..., APIClient]
+
+
+@pytest.fixture
+def client_for(db: None) -> ClientFor:
+    """An API client whose key has exactly the given scopes (all of them by default)."""
+
+    def make(*scopes: str) -> APIClient:
+        _, secret = api_key_create(name="test", scopes=scopes or SCOPES)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(client_for: ClientFor) -> APIClient:
+    return client_for()

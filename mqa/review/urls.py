@@ -1,12 +1,14 @@
 from django.urls import path
 
-from mqa.review import views
+from mqa.review import reports, views
 
 app_name = "review"
 urlpatterns = [
     path("", views.accounts, name="accounts"),
     path("accounts/<str:domain>/", views.account, name="account"),
     path("leads/", views.leads, name="leads"),
+    path("funnel/", reports.funnel, name="funnel"),
+    path("funnel.csv", reports.funnel_csv, name="funnel_csv"),
     path("handoffs/<int:handoff_id>/accept", views.handoff_accept_view, name="handoff_accept"),
     path("handoffs/<int:handoff_id>/reject", views.handoff_reject_view, name="handoff_reject"),
 ]

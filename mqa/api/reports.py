@@ -1,0 +1,151 @@
+"""Report endpoints: the MQL/MQA funnel as JSON or CSV (`?format=csv` or `Accept: text/csv`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import APIException
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mqa.api.auth import scope
+from mqa.api.common import AUTH_RESPONSES, QueryErrors
+from mqa.reports.funnel import csv_text, funnel_table
+from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
+
+
+class FunnelCsvRenderer(BaseRenderer):
+    """The funnel as a table, one row per group then the totals; errors as field,message."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> Any:
+        if isinstance(data, dict) and "groups" in data:
+            return csv_text(funnel_table(data))
+        errors = data.get("errors", {}) if isinstance(data, dict) else {}
+        if not errors and isinstance(data, dict) and "detail" in data:
+            errors = {"detail": [data["detail"]]}
+        rows = [["field", "message"]]
+        rows += [[field, message] for field, messages in errors.items() for message in messages]
+        return csv_text(rows)
+
+
+FunnelQuery = type(
+    "FunnelQuery",
+    (serializers.Serializer,),
+    {
+        "kind": serializers.ChoiceField(choices=list(GROUPINGS), default="lead"),
+        "group_by": serializers.ChoiceField(choices=list(GROUPINGS["lead"]), default="none"),
+        "from": serializers.DateField(required=False),
+        "to": serializers.DateField(required=False),
+    },
+)
+
+
+class SpeedToLead(serializers.Serializer):
+    count = serializers.IntegerField()
+    median = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+
+
+class Sla(serializers.Serializer):
+    due = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+
+
+class FunnelFigures(serializers.Serializer):
+    stages = serializers.DictField(child=serializers.IntegerField())
+    conversion = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    rejected = serializers.IntegerField()
+    rejection_reasons = serializers.DictField(child=serializers.IntegerField())
+    speed_to_lead_hours = SpeedToLead()
+    sla = Sla()
+
+
+class FunnelGroup(FunnelFigures):
+    group = serializers.CharField(allow_null=True)
+
+
+FunnelOut = type(
+    "FunnelOut",
+    (serializers.Serializer,),
+    {
+        "kind": serializers.CharField(),
+        "group_by": serializers.CharField(),
+        "from": serializers.DateField(allow_null=True),
+        "to": serializers.DateField(allow_null=True),
+        "stages": serializers.ListField(child=serializers.CharField()),
+        "totals": FunnelFigures(),
+        "groups": FunnelGroup(many=True),
+    },
+)
+
+
+class UnknownFormat(APIException):
+    status_code = 400
+    default_detail = {"errors": {"format": ["format must be json or csv"]}}
+
+
+class FunnelReportView(APIView):
+    permission_classes = [scope("read")]
+    renderer_classes = [JSONRenderer, FunnelCsvRenderer]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # DRF answers an unknown `?format=` with 404; it is a bad parameter, like the others.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404 as error:
+            raise UnknownFormat from error
+
+    @extend_schema(
+        operation_id="reports_funnel",
+        description=(
+            "Handoffs created in the date range (UTC days, both included) as a funnel: "
+            "MQL → accepted → SQL → opportunity → won for leads, MQA → accepted → won for "
+            "accounts; conversions (null when the previous stage is 0), speed to lead, SLA "
+            "breach rate and rejection reasons, per group. `?format=csv` for a CSV download."
+        ),
+        parameters=[
+            OpenApiParameter("kind", str, enum=list(GROUPINGS)),
+            OpenApiParameter("group_by", str, enum=list(GROUPINGS["lead"])),
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+        ],
+        responses={
+            200: FunnelOut,
+            400: OpenApiResponse(QueryErrors, description="a bad parameter"),
+            **AUTH_RESPONSES,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = FunnelQuery(data=request.query_params)
+        if not query.is_valid():
+            return Response({"errors": query.errors}, status=400)
+        params = query.validated_data
+        try:
+            report = funnel_report_get(
+                kind=params["kind"],
+                group_by=params["group_by"],
+                start=params.get("from"),
+                end=params.get("to"),
+            )
+        except ReportQueryError as error:
+            return Response({"errors": {error.field: [str(error)]}}, status=400)
+        response = Response(report)
+        if (
+            getattr(request, "accepted_renderer", None)
+            and request.accepted_renderer.format == "csv"
+        ):
+            response["Content-Disposition"] = 'attachment; filename="funnel.csv"'
+        return response
