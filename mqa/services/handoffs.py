@@ -8,15 +8,22 @@ current state, so a double click or a race changes things once; the loser gets
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Account
+from contacts.models import Contact
+from contacts.schemas import email_or_invalid
+from mqa.batch import BatchError, Invalid, ItemError, validate_batch
 from mqa.models import Handoff
 from mqa.models.routing import RejectReason
+from mqa.schemas import AwareDatetime, domain_or_invalid
 from mqa.services.routing import handoff_as_event
 from mqa.services.webhooks import webhook_events_emit
 
@@ -94,3 +101,94 @@ def handoffs_mark_breached(*, now: datetime | None = None) -> int:
             event_type="handoff.sla_breached", payloads=[handoff_as_event(h) for h in breached]
         )
     return len(breached)
+
+
+class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A historical outcome (import_csv): of a contact (`email`) or an account (`domain`)."""
+
+    outcome: Literal["sql", "opportunity", "won", "lost"]
+    at: AwareDatetime
+    email: str | None = None
+    domain: str | None = None
+    created_at: AwareDatetime | None = None
+    accepted_at: AwareDatetime | None = None
+
+
+def clean_outcome(item: OutcomeIn) -> OutcomeIn:
+    if (item.email is None) == (item.domain is None):
+        raise Invalid("email", "give exactly one of email (a lead) or domain (an account)")
+    if item.email is not None:
+        item.email = email_or_invalid(item.email)
+    if item.domain is not None:
+        item.domain = domain_or_invalid("domain", item.domain)
+    if item.created_at is not None and item.created_at > item.at:
+        raise Invalid("created_at", "is after the outcome's time")
+    return item
+
+
+def handoff_outcomes_import(*, items: Iterable[Any]) -> dict[str, int]:
+    """Record historical outcomes, for funnel reports and calibration.
+
+    An outcome moves the record's latest handoff created by then, not rejected and without a
+    later outcome, forward (accepting it if it was open); without one, it creates an accepted
+    handoff (created at `created_at`, else at the outcome). Nothing is routed or announced: this
+    is history. A record that does not exist is an error of its item; nothing is stored then.
+    """
+    valid = validate_batch(items, OutcomeIn, clean_outcome)
+    created = updated = 0
+    with transaction.atomic():
+        contacts = dict(
+            Contact.objects.filter(email__in={i.email for i in valid if i.email}).values_list(
+                "email", "id"
+            )
+        )
+        accounts = dict(
+            Account.objects.filter(domain__in={i.domain for i in valid if i.domain}).values_list(
+                "domain", "id"
+            )
+        )
+        errors = [
+            ItemError(index, "email" if item.email else "domain", "no such record")
+            for index, item in enumerate(valid)
+            if (contacts.get(item.email) if item.email else accounts.get(item.domain or "")) is None
+        ]
+        if errors:
+            raise BatchError(errors)
+        for item in valid:
+            owner = (
+                {"contact_id": contacts[item.email]}
+                if item.email
+                else {"account_id": accounts[item.domain or ""]}
+            )
+            earlier = [
+                o for o, rank in OUTCOME_RANK.items() if o and rank < OUTCOME_RANK[item.outcome]
+            ]
+            current = (
+                Handoff.objects.select_for_update()
+                .filter(**owner, created_at__lte=item.at)
+                .exclude(status=Handoff.Status.REJECTED)
+                .filter(Q(outcome__isnull=True) | Q(outcome__in=earlier))
+                .order_by("-created_at", "-id")
+                .first()
+            )
+            if current is not None:
+                current.status = Handoff.Status.ACCEPTED
+                current.accepted_at = current.accepted_at or item.accepted_at
+                current.outcome, current.outcome_at = item.outcome, item.at
+                current.save(
+                    update_fields=["status", "accepted_at", "outcome", "outcome_at", "updated_at"]
+                )
+                updated += 1
+                continue
+            Handoff.objects.create(
+                kind=Handoff.Kind.LEAD if item.email else Handoff.Kind.ACCOUNT,
+                **owner,
+                status=Handoff.Status.ACCEPTED,
+                created_at=item.created_at or item.at,
+                accepted_at=item.accepted_at,
+                outcome=item.outcome,
+                outcome_at=item.at,
+                decision={"imported": True},
+            )
+            created += 1
+    return {"created": created, "updated": updated}
