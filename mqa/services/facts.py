@@ -32,9 +32,16 @@ def contact_facts(contact: Contact) -> dict[str, Any]:
 
 
 def activities_by_owner(
-    model: type[Model], owner: str, ids: Iterable[int], rules: Sequence[ActivityRule], now: datetime
+    model: type[Model],
+    owner: str,
+    ids: Iterable[int],
+    rules: Sequence[ActivityRule],
+    now: datetime,
+    *,
+    before: datetime | None = None,
 ) -> dict[int, list[Activity]]:
-    """Events (or signals) of the rule types that can count at `now`, grouped by owner id."""
+    """Events (or signals) of the rule types that can count at `now`, grouped by owner id;
+    with `before`, only those that occurred strictly before it (a backtest's cut-off)."""
     types = sorted({rule.type for rule in rules})
     grouped: dict[int, list[Activity]] = defaultdict(list)
     if not types:
@@ -44,6 +51,8 @@ def activities_by_owner(
         type__in=types,
         occurred_at__lte=now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS),
     )
+    if before is not None:
+        rows = rows.filter(occurred_at__lt=before)
     days = lookback_days(rules)
     if days is not None:
         rows = rows.filter(occurred_at__gte=now - timedelta(days=days))

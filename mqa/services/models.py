@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +74,29 @@ def scoring_model_draft_from_active(*, user: Any = None) -> ScoringModelVersion:
         active = ScoringModelVersion.objects.get(state=ScoringModelVersion.State.ACTIVE)
         version = _new_draft(active.name, active.document)
         _audit(version, ScoringModelAudit.Action.DRAFTED, active.document, user)
+    return version
+
+
+def scoring_model_draft_with_thresholds(
+    *,
+    version_id: int,
+    contact_total: float | None = None,
+    account_engagement: float | None = None,
+    user: Any = None,
+) -> ScoringModelVersion:
+    """A new draft copying a version with calibrated thresholds (the backtest's one click):
+    `contact.thresholds.total` and/or `account.thresholds.engagement`."""
+    source = ScoringModelVersion.objects.get(pk=version_id)
+    document = copy.deepcopy(source.document)
+    if contact_total is not None:
+        document["contact"]["thresholds"]["total"] = contact_total
+    if account_engagement is not None:
+        document.setdefault("account", {}).setdefault("thresholds", {})
+        document["account"]["thresholds"]["engagement"] = account_engagement
+    name, canonical = _canonical(document)
+    with transaction.atomic():
+        version = _new_draft(name, canonical)
+        _audit(version, ScoringModelAudit.Action.DRAFTED, source.document, user)
     return version
 
 

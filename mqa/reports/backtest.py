@@ -1,0 +1,236 @@
+"""Calibration backtest: score every contact and account as of a cut-off T with only what
+happened before T, label who converted within the horizon after T, and summarise thresholds.
+
+* Scores come from the pure engine (`mqa.scoring`) with `now = T`; events and signals are
+  loaded with `occurred_at < T`, so nothing at or after T can change a score.
+* Attributes (fit, disqualifiers) are the records' current values: the service keeps no
+  history of field changes.
+* The population is every contact that existed by T (created before T, or with an event
+  before T) and every account that did (created before T, or with a linked contact of the
+  population or a signal before T), minus those that had already converted by T.
+* Converted: an outcome of the chosen label (`won`, or `sql` = sql, opportunity, won or lost)
+  recorded after T and no later than T + horizon. A lead handoff's outcome labels its contact
+  and the contact's account; an account handoff's outcome labels the account.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Min, Q
+
+from accounts.models import Account, AccountSignal
+from contacts.models import Contact, EngagementEvent
+from mqa.models import Handoff, ScoringModelVersion
+from mqa.reports.calibration import Scored, calibration_summary
+from mqa.reports.funnel import REACHES
+from mqa.scoring import CommitteeMember, score_account, score_contact
+from mqa.selectors import scoring_model_of
+from mqa.services.facts import account_facts, activities_by_owner, contact_facts
+
+LABELS = {"won": REACHES["won"], "sql": REACHES["sql"]}
+GOALS = ("f1", "rate")
+
+
+class BacktestError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _first_conversions(label: str) -> tuple[dict[int, datetime], dict[int, datetime]]:
+    """When each contact and account first reached the label."""
+    rows = (
+        Handoff.objects.filter(status=Handoff.Status.ACCEPTED, outcome__in=LABELS[label])
+        .exclude(outcome_at__isnull=True)
+        .values("kind", "contact_id", "contact__account_id", "account_id")
+        .annotate(first=Min("outcome_at"))
+    )
+    contacts: dict[int, datetime] = {}
+    accounts: dict[int, datetime] = {}
+
+    def keep(into: dict[int, datetime], key: int | None, at: datetime) -> None:
+        if key is not None and (key not in into or at < into[key]):
+            into[key] = at
+
+    for row in rows:
+        keep(contacts, row["contact_id"], row["first"])
+        keep(accounts, row["account_id"] or row["contact__account_id"], row["first"])
+    return contacts, accounts
+
+
+def _id_chunks(queryset: Any, size: int) -> Iterator[list[int]]:
+    last = 0
+    while ids := list(
+        queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
+    ):
+        yield ids
+        last = ids[-1]
+
+
+def _label(first: datetime | None, cutoff: datetime, end: datetime) -> bool | None:
+    """True / False for the population, None for records already converted by the cut-off."""
+    if first is None:
+        return False
+    if first <= cutoff:
+        return None
+    return first <= end
+
+
+def calibration_backtest(
+    *,
+    cutoff: datetime,
+    horizon_days: int,
+    label: str = "won",
+    goal: str = "f1",
+    target_rate: float | None = None,
+    version_id: int | None = None,
+) -> dict[str, Any]:
+    if label not in LABELS:
+        raise BacktestError("label", f"label must be one of {', '.join(LABELS)}")
+    if goal not in GOALS:
+        raise BacktestError("goal", f"goal must be one of {', '.join(GOALS)}")
+    if goal == "rate" and (target_rate is None or not 0 < target_rate <= 1):
+        raise BacktestError("target_rate", "goal 'rate' needs a target_rate in (0, 1]")
+    if horizon_days < 1:
+        raise BacktestError("horizon_days", "must be at least 1")
+    versions = ScoringModelVersion.objects.all()
+    version = (
+        versions.filter(pk=version_id).first()
+        if version_id is not None
+        else versions.filter(state=ScoringModelVersion.State.ACTIVE).first()
+    )
+    if version is None:
+        raise BacktestError(
+            "version", "no such scoring model version" if version_id else "no active model"
+        )
+    model = scoring_model_of(version)
+    end = cutoff + timedelta(days=horizon_days)
+    converted_contacts, converted_accounts = _first_conversions(label)
+    chunk = settings.MQA_RESCORE_CHUNK
+
+    contacts: list[Scored] = []
+    committees: dict[int, list[CommitteeMember]] = defaultdict(list)
+    existing = Contact.objects.filter(
+        Q(created_at__lt=cutoff)
+        | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
+    )
+    t = model.contact.thresholds
+    for ids in _id_chunks(existing, chunk):
+        events = activities_by_owner(
+            EngagementEvent,
+            "contact_id",
+            ids,
+            model.contact.engagement_rules,
+            cutoff,
+            before=cutoff,
+        )
+        for contact in Contact.objects.filter(id__in=ids).select_related("account"):
+            result = score_contact(
+                model.contact, contact_facts(contact), events.get(contact.id, ()), cutoff
+            )
+            if contact.account_id:
+                committees[contact.account_id].append(
+                    CommitteeMember(
+                        contact.email, contact.buying_role, result.status, result.engagement
+                    )
+                )
+            converted = _label(converted_contacts.get(contact.id), cutoff, end)
+            if converted is None:
+                continue
+            eligible = result.status != "disqualified"
+            contacts.append(
+                Scored(
+                    key=contact.email,
+                    score=result.total,
+                    qualifies_otherwise=eligible
+                    and result.fit >= t.fit_floor
+                    and result.engagement >= t.engagement_floor,
+                    converted=converted,
+                    fit=result.fit,
+                    engagement=result.engagement,
+                    eligible=eligible,
+                )
+            )
+
+    accounts: list[Scored] = []
+    existing_accounts = Account.objects.filter(
+        Q(created_at__lt=cutoff)
+        | Q(pk__in=list(committees))
+        | Q(pk__in=AccountSignal.objects.filter(occurred_at__lt=cutoff).values("account_id"))
+    )
+    for ids in _id_chunks(existing_accounts, chunk):
+        signals = activities_by_owner(
+            AccountSignal, "account_id", ids, model.account.signal_rules, cutoff, before=cutoff
+        )
+        for account in Account.objects.filter(id__in=ids):
+            rollup = score_account(
+                model.account,
+                account_facts(account),
+                committees.get(account.id, ()),
+                signals.get(account.id, ()),
+                cutoff,
+            )
+            converted = _label(converted_accounts.get(account.id), cutoff, end)
+            if converted is None:
+                continue
+            accounts.append(
+                Scored(
+                    key=account.domain,
+                    score=rollup.engagement,
+                    qualifies_otherwise=rollup.status != "disqualified"
+                    and all(m["criterion"] == "engagement" for m in rollup.missing),
+                    converted=converted,
+                    fit=rollup.fit,
+                    engagement=rollup.engagement,
+                    eligible=rollup.status != "disqualified",
+                )
+            )
+
+    contact_floors = {
+        "fit_floor": (
+            t.fit_floor,
+            lambda r, f: (
+                r.eligible
+                and r.fit >= f
+                and r.engagement >= t.engagement_floor
+                and r.score >= t.total
+            ),
+            [r.fit for r in contacts],
+        ),
+        "engagement_floor": (
+            t.engagement_floor,
+            lambda r, e: (
+                r.eligible and r.fit >= t.fit_floor and r.engagement >= e and r.score >= t.total
+            ),
+            [r.engagement for r in contacts],
+        ),
+    }
+    return {
+        "cutoff": cutoff,
+        "horizon_days": horizon_days,
+        "label": label,
+        "goal": goal,
+        "target_rate": target_rate,
+        "model_version": version.version,
+        "version_id": version.id,
+        "contacts": {
+            "threshold": "contact.thresholds.total",
+            **calibration_summary(
+                contacts, current=t.total, goal=goal, target_rate=target_rate, floors=contact_floors
+            ),
+        },
+        "accounts": {
+            "threshold": "account.thresholds.engagement",
+            **calibration_summary(
+                accounts,
+                current=model.account.thresholds.engagement,
+                goal=goal,
+                target_rate=target_rate,
+            ),
+        },
+    }

@@ -1,0 +1,156 @@
+"""Threshold calibration arithmetic over backtested scores. Pure (no Django).
+
+A backtest scores every record as of a cut-off T (only what happened before T) and labels it
+converted when its outcome came within the horizon after T. Here, for each candidate
+threshold: how many records would qualify (volume), how many of them converted, their
+conversion rate, the share of all conversions they capture (recall), the lift over the base
+rate, and F1. A rate over zero records is None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One record's backtested score: `score` is what the threshold under study is compared
+    with (contact: fit + engagement; account: engagement); `qualifies_otherwise` says whether
+    every other criterion of the model holds (not disqualified, floors, committee rules)."""
+
+    key: str
+    score: float
+    qualifies_otherwise: bool
+    converted: bool
+    fit: float = 0.0
+    engagement: float = 0.0
+    eligible: bool = True
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def candidates(scores: Sequence[float], most: int = 200) -> list[float]:
+    """Whole-number thresholds from 1 up to the highest score, at most `most` of them."""
+    top = math.ceil(max(scores, default=0.0))
+    step = max(1, math.ceil(top / most))
+    return [float(t) for t in range(step if step > 1 else 1, top + 1, step)] or [1.0]
+
+
+def curve(
+    records: Sequence[Scored], thresholds: Sequence[float], passes: Callable[[Scored, float], bool]
+) -> list[dict[str, Any]]:
+    converted = sum(1 for r in records if r.converted)
+    base = _ratio(converted, len(records))
+    points = []
+    for t in thresholds:
+        chosen = [r for r in records if passes(r, t)]
+        hits = sum(1 for r in chosen if r.converted)
+        rate = _ratio(hits, len(chosen))
+        recall = _ratio(hits, converted)
+        f1 = _ratio(2 * hits, len(chosen) + converted)  # = 2PR / (P + R)
+        points.append(
+            {
+                "threshold": t,
+                "volume": len(chosen),
+                "converted": hits,
+                "conversion_rate": rate,
+                "captured": recall,
+                "lift": _ratio(rate, base) if rate is not None and base else None,
+                "f1": f1,
+            }
+        )
+    return points
+
+
+def recommend(
+    points: Sequence[dict[str, Any]], *, goal: str, target_rate: float | None = None
+) -> dict[str, Any] | None:
+    """The best point for the goal: `f1` (highest F1; on a tie the larger volume), or `rate`
+    (the largest volume whose conversion rate reaches `target_rate`). None when no point does."""
+    if goal == "f1":
+        scored = [p for p in points if p["f1"] is not None and p["volume"]]
+        return max(scored, key=lambda p: (p["f1"], p["volume"]), default=None)
+    if goal == "rate":
+        if target_rate is None:
+            raise ValueError("goal 'rate' needs a target_rate")
+        reaching = [
+            p
+            for p in points
+            if p["conversion_rate"] is not None and p["conversion_rate"] >= target_rate
+        ]
+        return max(reaching, key=lambda p: (p["volume"], -p["threshold"]), default=None)
+    raise ValueError("goal must be 'f1' or 'rate'")
+
+
+def deciles(records: Sequence[Scored]) -> list[dict[str, Any]]:
+    """Conversion by score decile (1 = lowest scores); ties may straddle deciles."""
+    ordered = sorted(records, key=lambda r: (r.score, r.key))
+    n = len(ordered)
+    out = []
+    for d in range(10):
+        part = ordered[d * n // 10 : (d + 1) * n // 10]
+        hits = sum(1 for r in part if r.converted)
+        out.append(
+            {
+                "decile": d + 1,
+                "count": len(part),
+                "min_score": part[0].score if part else None,
+                "max_score": part[-1].score if part else None,
+                "converted": hits,
+                "conversion_rate": _ratio(hits, len(part)),
+            }
+        )
+    return out
+
+
+def distribution(records: Sequence[Scored], bins: int = 20) -> dict[str, Any]:
+    """Score histogram by outcome: equal-width bins from 0 to the highest score."""
+    top = max((r.score for r in records), default=0.0)
+    width = max(top, 1.0) / bins
+    converted, other = [0] * bins, [0] * bins
+    for r in records:
+        index = min(bins - 1, max(0, int(r.score // width)))
+        (converted if r.converted else other)[index] += 1
+    return {
+        "edges": [round(i * width, 2) for i in range(bins + 1)],
+        "converted": converted,
+        "not_converted": other,
+    }
+
+
+def calibration_summary(
+    records: Sequence[Scored],
+    *,
+    current: float,
+    goal: str,
+    target_rate: float | None = None,
+    floors: dict[str, tuple[float, Callable[[Scored, float], bool], list[float]]] | None = None,
+) -> dict[str, Any]:
+    """Everything the calibration page shows for one kind of record."""
+    thresholds = candidates([r.score for r in records])
+    if current not in thresholds:
+        thresholds = sorted({*thresholds, float(current)})
+    total_curve = curve(records, thresholds, lambda r, t: r.qualifies_otherwise and r.score >= t)
+    converted = sum(1 for r in records if r.converted)
+    return {
+        "population": len(records),
+        "converted": converted,
+        "base_rate": _ratio(converted, len(records)),
+        "current": next(p for p in total_curve if p["threshold"] == float(current)),
+        "recommended": recommend(total_curve, goal=goal, target_rate=target_rate),
+        "curve": total_curve,
+        "floors": {
+            name: {
+                "current": value,
+                "curve": curve(records, sorted({0.0, float(value), *candidates(values)}), passes),
+            }
+            for name, (value, passes, values) in (floors or {}).items()
+        },
+        "deciles": deciles(records),
+        "distribution": distribution(records),
+    }

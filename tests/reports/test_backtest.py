@@ -1,0 +1,165 @@
+"""The calibration backtest on a small world under TEST_MODEL, against hand-computed figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.services import accounts_upsert, signals_ingest
+from contacts.models import Contact
+from contacts.services import contacts_upsert, events_ingest
+from mqa.models import Handoff, ScoringModelVersion
+from mqa.reports.backtest import BacktestError, calibration_backtest
+from mqa.scoring import Activity, score_contact
+from mqa.services.facts import contact_facts
+from mqa.services.models import scoring_model_draft_with_thresholds
+from tests.factories import event, pricing_view, signal
+
+pytestmark = pytest.mark.django_db
+T = (timezone.now() - timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def won(email: str, at) -> None:
+    Handoff.objects.create(
+        kind="lead", contact=Contact.objects.get(email=email), status="accepted",
+        created_at=at - timedelta(days=1), outcome="won", outcome_at=at,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def world(active_model) -> None:
+    accounts_upsert(
+        items=[
+            {"domain": "big.io", "employee_count": 500},
+            {"domain": "small.io", "employee_count": 50},
+        ]
+    )
+    contacts_upsert(
+        items=[
+            {"email": "a@big.io", "seniority": "vp", "buying_role": "decision_maker"},
+            {"email": "g@big.io", "buying_role": "champion"},
+            {"email": "d@big.io", "seniority": "student"},
+            {"email": "b@small.io"},
+            {"email": "c@small.io", "seniority": "vp"},
+            {"email": "e@gmail.com", "seniority": "c_level"},
+        ]
+    )
+    day = timedelta(days=1)
+    events_ingest(
+        items=[
+            event("a@big.io", at=T - 10 * day),
+            *(pricing_view("g@big.io", at=T - 2 * day) for _ in range(2)),
+            event("d@big.io", at=T - 3 * day),
+            *(pricing_view("b@small.io", at=T - 2 * day) for _ in range(2)),
+            *(pricing_view("c@small.io", at=T - day) for _ in range(3)),
+            event("e@gmail.com", at=T - day),
+        ]
+    )
+    won("a@big.io", T + 10 * day)
+    won("d@big.io", T + 5 * day)
+    won("c@small.io", T + 40 * day)  # after the horizon
+    won("e@gmail.com", T - day)  # before the cut-off: not in the population
+
+
+def point(threshold, volume, converted, rate, captured, lift, f1):
+    return {
+        "threshold": threshold, "volume": volume, "converted": converted, "conversion_rate": rate,
+        "captured": captured, "lift": lift, "f1": f1,
+    }  # fmt: skip
+
+
+def test_the_backtest_scores_as_of_the_cutoff_and_labels_the_horizon(world):
+    result = calibration_backtest(cutoff=T, horizon_days=30, label="won")
+
+    contacts = result["contacts"]
+    assert (contacts["population"], contacts["converted"], contacts["base_rate"]) == (5, 2, 0.4)
+    assert contacts["current"] == point(70.0, 1, 1, 1.0, 0.5, 2.5, 0.6667)
+    by_threshold = {p["threshold"]: p for p in contacts["curve"]}
+    assert by_threshold[60.0] == point(60.0, 2, 1, 0.5, 0.5, 1.25, 0.5)
+    assert by_threshold[61.0] == point(61.0, 1, 1, 1.0, 0.5, 2.5, 0.6667)
+    assert [p["threshold"] for p in contacts["curve"]] == [float(t) for t in range(1, 91)]
+    assert contacts["recommended"] == by_threshold[61.0]
+    assert [(d["decile"], d["count"], d["min_score"], d["converted"]) for d in contacts["deciles"] if d["count"]] == [
+        (2, 1, 20.0, 0), (4, 1, 40.0, 0), (6, 1, 60.0, 0), (8, 1, 60.0, 1), (10, 1, 90.0, 1),
+    ]  # fmt: skip
+    assert sum(contacts["distribution"]["converted"]) == 2
+    assert sum(contacts["distribution"]["not_converted"]) == 3
+    fit_floor = {p["threshold"]: p for p in contacts["floors"]["fit_floor"]["curve"]}
+    assert fit_floor[30.0]["volume"] == 1 and fit_floor[0.0]["volume"] == 1
+
+    accounts = result["accounts"]
+    assert (accounts["population"], accounts["converted"], accounts["base_rate"]) == (2, 1, 0.5)
+    assert accounts["current"] == point(150.0, 0, 0, None, 0.0, None, 0.0)
+    by_threshold = {p["threshold"]: p for p in accounts["curve"]}
+    assert by_threshold[110.0] == point(110.0, 1, 1, 1.0, 1.0, 2.0, 1.0)
+    assert accounts["recommended"]["threshold"] == 1.0
+
+
+def test_no_event_at_or_after_the_cutoff_changes_the_backtest(world, active_model):
+    before = calibration_backtest(cutoff=T, horizon_days=30, label="won")
+    late = [event("b@small.io", at=T), event("b@small.io", at=T + timedelta(seconds=60))]
+    # The engine itself counts events up to 300 s after `now`: the loader must leave them out.
+    b = Contact.objects.select_related("account").get(email="b@small.io")
+    model = active_model.model.contact
+    with_late = score_contact(
+        model, contact_facts(b), [Activity("demo_request", T + timedelta(seconds=60))], T
+    )
+    assert with_late.engagement == 40.0
+
+    events_ingest(items=late)
+    signals_ingest(items=[signal("small.io", at=T + timedelta(seconds=1))])
+    after = calibration_backtest(cutoff=T, horizon_days=30, label="won")
+
+    assert after == before
+
+
+def test_the_sql_label_counts_any_outcome_from_sql_on(world):
+    Handoff.objects.filter(contact__email="c@small.io").update(
+        outcome="sql", outcome_at=T + timedelta(days=3)
+    )
+
+    result = calibration_backtest(cutoff=T, horizon_days=30, label="sql")
+
+    assert result["contacts"]["converted"] == 3
+    assert result["contacts"]["current"] == point(70.0, 1, 1, 1.0, 0.3333, 1.6667, 0.5)
+
+
+def test_a_target_rate_picks_the_largest_volume_reaching_it(world):
+    result = calibration_backtest(cutoff=T, horizon_days=30, goal="rate", target_rate=0.5)
+
+    assert result["contacts"]["recommended"]["threshold"] == 1.0
+    assert result["contacts"]["recommended"]["volume"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ({"label": "mql"}, "label"),
+        ({"goal": "volume"}, "goal"),
+        ({"goal": "rate"}, "target_rate"),
+        ({"horizon_days": 0}, "horizon_days"),
+        ({"version_id": 999}, "version"),
+    ],
+)
+def test_bad_backtest_arguments_name_their_field(world, args, field):
+    with pytest.raises(BacktestError) as error:
+        calibration_backtest(cutoff=T, **({"horizon_days": 30} | args))
+
+    assert error.value.field == field
+
+
+def test_a_recommendation_becomes_a_draft_in_one_step(active_model):
+    before = ScoringModelVersion.objects.get(pk=active_model.id).document
+
+    draft = scoring_model_draft_with_thresholds(
+        version_id=active_model.id, contact_total=61.0, account_engagement=110.0
+    )
+
+    assert (draft.state, draft.version) == ("draft", active_model.version + 1)
+    assert draft.document["contact"]["thresholds"]["total"] == 61.0
+    assert draft.document["account"]["thresholds"]["engagement"] == 110.0
+    rest = {k: v for k, v in draft.document.items() if k not in ("contact", "account")}
+    assert rest == {k: v for k, v in before.items() if k not in ("contact", "account")}
+    assert draft.document["contact"]["fit"] == before["contact"]["fit"]
