@@ -32,6 +32,7 @@ api = [
     path("scoring-models/<int:version_id>/publish", mqa.ScoringModelPublishView.as_view()),
     path("pipeline", mqa.PipelineView.as_view()),
     path("reports/funnel", reports.FunnelReportView.as_view()),
+    path("reports/calibration", reports.CalibrationBacktestView.as_view()),
 ]
 
 urlpatterns = [

@@ -1,4 +1,5 @@
-"""Report endpoints: the MQL/MQA funnel as JSON or CSV (`?format=csv` or `Accept: text/csv`)."""
+"""Report endpoints: the MQL/MQA funnel as JSON or CSV (`?format=csv` or `Accept: text/csv`),
+and the calibration backtest."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from mqa.api.auth import scope
 from mqa.api.common import AUTH_RESPONSES, QueryErrors
+from mqa.reports.backtest import GOALS, LABELS, BacktestError, calibration_backtest
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
 
@@ -149,3 +151,56 @@ class FunnelReportView(APIView):
         ):
             response["Content-Disposition"] = 'attachment; filename="funnel.csv"'
         return response
+
+
+class BacktestIn(serializers.Serializer):
+    cutoff = serializers.DateTimeField()
+    horizon_days = serializers.IntegerField(min_value=1, max_value=3650)
+    label = serializers.ChoiceField(choices=list(LABELS), default="won")
+    goal = serializers.ChoiceField(choices=list(GOALS), default="f1")
+    target_rate = serializers.FloatField(required=False, min_value=0.0001, max_value=1)
+    version = serializers.IntegerField(
+        required=False, help_text="a model version id; default: active"
+    )
+
+
+class CalibrationBacktestView(APIView):
+    permission_classes = [scope("admin")]
+
+    @extend_schema(
+        operation_id="reports_calibration_backtest",
+        request=BacktestIn,
+        description=(
+            "Score every contact and account as of `cutoff` with only earlier events and "
+            "signals, label conversions (`won`, or `sql` and further) within `horizon_days` "
+            "after it, and return, for every candidate threshold (contact total, its fit and "
+            "engagement floors, account engagement): volume, conversion rate, share of "
+            "conversions captured, lift and F1; deciles, score distribution by outcome and a "
+            "recommended threshold for the goal (`f1`, or `rate` with `target_rate`)."
+        ),
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(QueryErrors, description="field → its problems"),
+            **AUTH_RESPONSES,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            body = BacktestIn(data=request.data)
+        except ParseError as error:
+            return Response({"errors": {"body": [str(error)]}}, status=400)
+        if not body.is_valid():
+            return Response({"errors": body.errors}, status=400)
+        data = body.validated_data
+        try:
+            result = calibration_backtest(
+                cutoff=data["cutoff"],
+                horizon_days=data["horizon_days"],
+                label=data["label"],
+                goal=data["goal"],
+                target_rate=data.get("target_rate"),
+                version_id=data.get("version"),
+            )
+        except BacktestError as error:
+            return Response({"errors": {error.field: [str(error)]}}, status=400)
+        return Response(result)

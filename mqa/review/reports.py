@@ -6,11 +6,15 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
+from mqa.services.models import scoring_model_draft_with_thresholds
 
 
 class FunnelForm(forms.Form):
@@ -76,3 +80,78 @@ def funnel_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(csv_text(funnel_table(report)), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="funnel.csv"'
     return response
+
+
+class BacktestForm(forms.Form):
+    cutoff = forms.DateTimeField(help_text="score as of this time (UTC unless an offset is given)")
+    horizon_days = forms.IntegerField(min_value=1, initial=90)
+    label = forms.ChoiceField(choices=[("won", "won"), ("sql", "SQL or further")])
+    goal = forms.ChoiceField(choices=[("f1", "best F1"), ("rate", "target conversion rate")])
+    target_rate = forms.FloatField(required=False, min_value=0.0001, max_value=1)
+    version = forms.IntegerField(required=False, help_text="model version id (default: active)")
+
+
+class DraftForm(forms.Form):
+    version = forms.IntegerField()
+    contact_total = forms.FloatField(required=False, min_value=0.01)
+    account_engagement = forms.FloatField(required=False, min_value=0)
+
+
+def _calibration_charts(summary: dict[str, Any]) -> dict[str, Any]:
+    curve = summary["curve"]
+    return {
+        "curve": {
+            "labels": [p["threshold"] for p in curve],
+            "volume": [p["volume"] for p in curve],
+            "rate": [p["conversion_rate"] for p in curve],
+            "captured": [p["captured"] for p in curve],
+        },
+        "deciles": {
+            "labels": [d["decile"] for d in summary["deciles"]],
+            "rate": [d["conversion_rate"] for d in summary["deciles"]],
+        },
+        "distribution": summary["distribution"],
+    }
+
+
+@staff_member_required
+def calibration(request: HttpRequest) -> HttpResponse:
+    form = BacktestForm(request.GET or None)
+    result = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = calibration_backtest(
+                cutoff=data["cutoff"],
+                horizon_days=data["horizon_days"],
+                label=data["label"],
+                goal=data["goal"],
+                target_rate=data["target_rate"],
+                version_id=data["version"],
+            )
+        except BacktestError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+    context: dict[str, Any] = {"form": form, "result": result}
+    if result is not None:
+        context["charts"] = {
+            kind: _calibration_charts(result[kind]) for kind in ("contacts", "accounts")
+        }
+    return render(
+        request, "mqa/review/calibration.html", context, status=400 if form.errors else 200
+    )
+
+
+@staff_member_required
+@require_POST
+def calibration_draft(request: HttpRequest) -> HttpResponse:
+    form = DraftForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(f"Cannot create the draft: {form.errors.as_text()}", status=400)
+    data = form.cleaned_data
+    draft = scoring_model_draft_with_thresholds(
+        version_id=data["version"],
+        contact_total=data["contact_total"],
+        account_engagement=data["account_engagement"],
+        user=request.user,
+    )
+    return HttpResponseRedirect(reverse("admin:mqa_scoringmodelversion_change", args=[draft.pk]))

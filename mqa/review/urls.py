@@ -9,6 +9,8 @@ urlpatterns = [
     path("leads/", views.leads, name="leads"),
     path("funnel/", reports.funnel, name="funnel"),
     path("funnel.csv", reports.funnel_csv, name="funnel_csv"),
+    path("calibration/", reports.calibration, name="calibration"),
+    path("calibration/draft", reports.calibration_draft, name="calibration_draft"),
     path("handoffs/<int:handoff_id>/accept", views.handoff_accept_view, name="handoff_accept"),
     path("handoffs/<int:handoff_id>/reject", views.handoff_reject_view, name="handoff_reject"),
 ]

@@ -163,3 +163,73 @@ def test_a_recommendation_becomes_a_draft_in_one_step(active_model):
     rest = {k: v for k, v in draft.document.items() if k not in ("contact", "account")}
     assert rest == {k: v for k, v in before.items() if k not in ("contact", "account")}
     assert draft.document["contact"]["fit"] == before["contact"]["fit"]
+
+
+def test_the_api_runs_the_backtest(api, world):
+    response = api.post(
+        "/api/v1/reports/calibration",
+        {"cutoff": T.isoformat(), "horizon_days": 30, "goal": "rate", "target_rate": 0.9},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["label"], body["model_version"]) == ("won", 1)
+    assert body["contacts"]["recommended"] == point(61.0, 1, 1, 1.0, 0.5, 2.5, 0.6667)
+    assert body["accounts"]["current"]["threshold"] == 150.0
+
+
+def test_the_api_names_a_bad_field(api, world):
+    response = api.post(
+        "/api/v1/reports/calibration",
+        {"cutoff": T.isoformat(), "horizon_days": 30, "goal": "rate"},
+        format="json",
+    )
+    missing = api.post("/api/v1/reports/calibration", {"horizon_days": 30}, format="json")
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errors": {"target_rate": ["goal 'rate' needs a target_rate in (0, 1]"]}},
+    )
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {"errors": {"cutoff": ["This field is required."]}},
+    )
+
+
+def test_the_calibration_page_charts_the_backtest_and_makes_the_draft(
+    admin_client, world, active_model
+):
+    page = admin_client.get(
+        "/review/calibration/",
+        {"cutoff": T.strftime("%Y-%m-%d %H:%M"), "horizon_days": 30, "label": "won", "goal": "f1"},
+    )
+
+    assert page.status_code == 200
+    assert page.context["result"]["contacts"]["recommended"]["threshold"] == 61.0
+    curve = page.context["charts"]["contacts"]["curve"]
+    assert (curve["labels"][60], curve["volume"][60], curve["rate"][60]) == (61.0, 1, 1.0)
+    assert b'id="contacts-curve"' in page.content and b'id="accounts-distribution"' in page.content
+    assert b'name="contact_total" value="61.0"' in page.content
+
+    response = admin_client.post(
+        "/review/calibration/draft",
+        {"version": active_model.id, "contact_total": "61.0", "account_engagement": ""},
+    )
+
+    draft = ScoringModelVersion.objects.get(version=active_model.version + 1)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/mqa/scoringmodelversion/{draft.pk}/change/"
+    assert draft.document["contact"]["thresholds"]["total"] == 61.0
+    assert draft.document["account"]["thresholds"]["engagement"] == 150
+
+
+def test_the_calibration_page_names_a_bad_field(admin_client, world):
+    page = admin_client.get(
+        "/review/calibration/", {"cutoff": "soon", "horizon_days": 30, "label": "won", "goal": "f1"}
+    )
+
+    assert page.status_code == 400
+    assert page.context["result"] is None
+    assert "cutoff" in page.context["form"].errors
+    assert ScoringModelVersion.objects.count() == 1
