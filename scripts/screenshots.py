@@ -1,6 +1,9 @@
-"""Screenshots of the running demo for the README: `python scripts/screenshots.py [BASE_URL]`.
+"""Screenshots for the docs, taken with Debian's headless Chromium, logged in as demo/demo.
 
-Start `make demo` first; this logs in as demo/demo with Debian's headless Chromium.
+* `python scripts/screenshots.py [BASE_URL]`: the review pages and rule editor of the running
+  demo (start `make demo` first);
+* `python scripts/screenshots.py BASE_URL calibration QUERY NAME`: the calibration page for a
+  backtest query string, saved as docs/screenshots/NAME.png (docs/calibration-olist.md).
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -22,6 +25,13 @@ FLAGS = [
 ]
 
 
+def calibration(page: Page, query: str, name: str) -> None:
+    page.goto(f"{BASE}/review/calibration/?{query}")
+    page.wait_for_selector("#contacts-curve")
+    page.wait_for_timeout(600)
+    page.locator("#calibration-contacts").screenshot(path=OUT / f"{name}.png")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -32,6 +42,10 @@ def main() -> None:
         page.fill("#id_password", "demo")
         page.click("input[type=submit]")
         page.wait_for_url("**/review/")
+        if sys.argv[2:3] == ["calibration"]:
+            calibration(page, sys.argv[3], sys.argv[4])
+            browser.close()
+            return
         page.goto(f"{BASE}/review/?target=yes")
         page.screenshot(path=OUT / "review-list.png")
         # A target account one criterion short of MQA shows what is still missing.

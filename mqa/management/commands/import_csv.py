@@ -22,14 +22,22 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("mapping", type=Path, help="the mapping file (mqa.csv-mapping/v1)")
         parser.add_argument(
-            "mapping", type=Path, help="the mapping file; CSV paths are relative to it"
+            "--data-dir", type=Path, help="where the CSV files are (default: the mapping's folder)"
         )
         parser.add_argument(
             "--skip-invalid", action="store_true", help="store the valid rows, report the others"
         )
 
-    def handle(self, *args: Any, mapping: Path, skip_invalid: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        mapping: Path,
+        data_dir: Path | None,
+        skip_invalid: bool,
+        **options: Any,
+    ) -> None:
         try:
             parsed = mapping_parse(json.loads(mapping.read_text()))
         except OSError as error:
@@ -39,7 +47,9 @@ class Command(BaseCommand):
         except MappingError as error:
             raise CommandError(f"{mapping}: {error}") from error
         report = csv_import(
-            mapping=parsed, base_dir=mapping.resolve().parent, skip_invalid=skip_invalid
+            mapping=parsed,
+            base_dir=data_dir or mapping.resolve().parent,
+            skip_invalid=skip_invalid,
         )
         for name, rows in report.rows.items():
             result = report.results.get(name)
