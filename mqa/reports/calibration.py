@@ -68,13 +68,23 @@ def curve(
 
 
 def recommend(
-    points: Sequence[dict[str, Any]], *, goal: str, target_rate: float | None = None
+    points: Sequence[dict[str, Any]],
+    *,
+    goal: str,
+    current: float,
+    target_rate: float | None = None,
 ) -> dict[str, Any] | None:
-    """The best point for the goal: `f1` (highest F1; on a tie the larger volume), or `rate`
-    (the largest volume whose conversion rate reaches `target_rate`). None when no point does."""
+    """The best point for the goal: `f1` (highest F1, then the larger volume), or `rate`
+    (the largest volume whose conversion rate reaches `target_rate`). Among equals, the
+    threshold nearest the current one: the data gives no reason to move further. None when
+    no point qualifies."""
+
+    def nearest(p: dict[str, Any]) -> float:
+        return -abs(p["threshold"] - current)
+
     if goal == "f1":
         scored = [p for p in points if p["f1"] is not None and p["volume"]]
-        return max(scored, key=lambda p: (p["f1"], p["volume"]), default=None)
+        return max(scored, key=lambda p: (p["f1"], p["volume"], nearest(p)), default=None)
     if goal == "rate":
         if target_rate is None:
             raise ValueError("goal 'rate' needs a target_rate")
@@ -83,7 +93,7 @@ def recommend(
             for p in points
             if p["conversion_rate"] is not None and p["conversion_rate"] >= target_rate
         ]
-        return max(reaching, key=lambda p: (p["volume"], -p["threshold"]), default=None)
+        return max(reaching, key=lambda p: (p["volume"], nearest(p)), default=None)
     raise ValueError("goal must be 'f1' or 'rate'")
 
 
@@ -142,7 +152,9 @@ def calibration_summary(
         "converted": converted,
         "base_rate": _ratio(converted, len(records)),
         "current": next(p for p in total_curve if p["threshold"] == float(current)),
-        "recommended": recommend(total_curve, goal=goal, target_rate=target_rate),
+        "recommended": recommend(
+            total_curve, goal=goal, current=float(current), target_rate=target_rate
+        ),
         "curve": total_curve,
         "floors": {
             name: {

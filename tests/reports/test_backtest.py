@@ -80,7 +80,8 @@ def test_the_backtest_scores_as_of_the_cutoff_and_labels_the_horizon(world):
     assert by_threshold[60.0] == point(60.0, 2, 1, 0.5, 0.5, 1.25, 0.5)
     assert by_threshold[61.0] == point(61.0, 1, 1, 1.0, 0.5, 2.5, 0.6667)
     assert [p["threshold"] for p in contacts["curve"]] == [float(t) for t in range(1, 91)]
-    assert contacts["recommended"] == by_threshold[61.0]
+    # 61 to 90 all select only a@big.io: the nearest to the current 70 is kept.
+    assert contacts["recommended"] == by_threshold[70.0]
     assert [(d["decile"], d["count"], d["min_score"], d["converted"]) for d in contacts["deciles"] if d["count"]] == [
         (2, 1, 20.0, 0), (4, 1, 40.0, 0), (6, 1, 60.0, 0), (8, 1, 60.0, 1), (10, 1, 90.0, 1),
     ]  # fmt: skip
@@ -94,7 +95,7 @@ def test_the_backtest_scores_as_of_the_cutoff_and_labels_the_horizon(world):
     assert accounts["current"] == point(150.0, 0, 0, None, 0.0, None, 0.0)
     by_threshold = {p["threshold"]: p for p in accounts["curve"]}
     assert by_threshold[110.0] == point(110.0, 1, 1, 1.0, 1.0, 2.0, 1.0)
-    assert accounts["recommended"]["threshold"] == 1.0
+    assert accounts["recommended"]["threshold"] == 110.0
 
 
 def test_no_event_at_or_after_the_cutoff_changes_the_backtest(world, active_model):
@@ -129,7 +130,7 @@ def test_the_sql_label_counts_any_outcome_from_sql_on(world):
 def test_a_target_rate_picks_the_largest_volume_reaching_it(world):
     result = calibration_backtest(cutoff=T, horizon_days=30, goal="rate", target_rate=0.5)
 
-    assert result["contacts"]["recommended"]["threshold"] == 1.0
+    assert result["contacts"]["recommended"]["threshold"] == 60.0  # 1 to 60 select a and c
     assert result["contacts"]["recommended"]["volume"] == 2
 
 
@@ -175,7 +176,7 @@ def test_the_api_runs_the_backtest(api, world):
     assert response.status_code == 200
     body = response.json()
     assert (body["label"], body["model_version"]) == ("won", 1)
-    assert body["contacts"]["recommended"] == point(61.0, 1, 1, 1.0, 0.5, 2.5, 0.6667)
+    assert body["contacts"]["recommended"] == point(70.0, 1, 1, 1.0, 0.5, 2.5, 0.6667)
     assert body["accounts"]["current"]["threshold"] == 150.0
 
 
@@ -206,11 +207,11 @@ def test_the_calibration_page_charts_the_backtest_and_makes_the_draft(
     )
 
     assert page.status_code == 200
-    assert page.context["result"]["contacts"]["recommended"]["threshold"] == 61.0
+    assert page.context["result"]["accounts"]["recommended"]["threshold"] == 110.0
     curve = page.context["charts"]["contacts"]["curve"]
     assert (curve["labels"][60], curve["volume"][60], curve["rate"][60]) == (61.0, 1, 1.0)
     assert b'id="contacts-curve"' in page.content and b'id="accounts-distribution"' in page.content
-    assert b'name="contact_total" value="61.0"' in page.content
+    assert b'name="account_engagement" value="110.0"' in page.content
 
     response = admin_client.post(
         "/review/calibration/draft",
