@@ -202,7 +202,11 @@ class PendingWork(models.Model):
 
 
 class RescoreRun(models.Model):
-    """A full rescore after publishing a model: contacts first, then accounts, in chunks."""
+    """A full rescore after publishing a model: contacts first, then accounts, in chunks.
+
+    The chunks (`RescoreChunk`) are planned when the first worker picks the run up; `phase`
+    moves to accounts when the last contact chunk is done, `done` counts scored records.
+    """
 
     class State(models.TextChoices):
         RUNNING = "running"
@@ -219,7 +223,6 @@ class RescoreRun(models.Model):
     route = models.BooleanField(default=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.CONTACTS)
-    cursor = models.BigIntegerField(default=0)
     done = models.BigIntegerField(default=0)
     total = models.BigIntegerField(default=0)
     started_at = models.DateTimeField()
@@ -231,6 +234,31 @@ class RescoreRun(models.Model):
 
     def __str__(self) -> str:
         return f"rescore v{self.model_version_id} {self.state} {self.done}/{self.total}"
+
+
+class RescoreChunk(models.Model):
+    """The records `lo < id <= hi` of one phase of a run: claimed under a row lock, held until
+    the chunk's scores commit with `state = done`, so a chunk is done once — a worker that
+    dies releases its lock with its connection, and the chunk is claimed again."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+
+    run = models.ForeignKey(RescoreRun, on_delete=models.CASCADE, related_name="chunks")
+    phase = models.CharField(max_length=10, choices=RescoreRun.Phase.choices)
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "phase", "lo"], name="rescore_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phase} ({self.lo}, {self.hi}] {self.state}"
 
 
 class Checkpoint(models.Model):
