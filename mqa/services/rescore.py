@@ -65,10 +65,12 @@ def _rescore_ids(
     return len(ids)
 
 
-def _chunk_size() -> int:
-    return int(
-        settings.MQA_BULK_CHUNK if connection.vendor == "postgresql" else settings.MQA_RESCORE_CHUNK
-    )
+def _chunk_size(phase: str) -> int:
+    if connection.vendor != "postgresql":
+        return int(settings.MQA_RESCORE_CHUNK)
+    if phase == RescoreRun.Phase.ACCOUNTS:
+        return int(settings.MQA_BULK_ACCOUNT_CHUNK)
+    return int(settings.MQA_BULK_CHUNK)
 
 
 def _boundaries(table: str, size: int) -> list[int]:
@@ -89,13 +91,12 @@ def _chunks_plan(run_id: int) -> None:
         run = RescoreRun.objects.select_for_update().get(pk=run_id)
         if run.state != RescoreRun.State.RUNNING or run.chunks.exists():
             return
-        size = _chunk_size()
         chunks = []
         for phase, table in (
             (RescoreRun.Phase.CONTACTS, Contact._meta.db_table),
             (RescoreRun.Phase.ACCOUNTS, Account._meta.db_table),
         ):
-            bounds = [0, *_boundaries(table, size), LAST_ID]
+            bounds = [0, *_boundaries(table, _chunk_size(phase)), LAST_ID]
             chunks += [
                 RescoreChunk(run=run, phase=phase, lo=lo, hi=hi) for lo, hi in pairwise(bounds)
             ]

@@ -142,7 +142,7 @@ def in_thread(work: Any) -> threading.Thread:
 def test_lanes_working_concurrently_reach_the_state_of_a_synchronous_recompute(
     lanes, settings, monkeypatch
 ):
-    settings.MQA_BULK_CHUNK = 2
+    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
     given_three_accounts_and_eight_contacts()
     run, sent = published_run(monkeypatch)
     assert sent == [(run.id, None)]
@@ -189,7 +189,7 @@ def test_lanes_working_concurrently_reach_the_state_of_a_synchronous_recompute(
 
 @pytest.mark.django_db
 def test_accounts_wait_until_every_contact_chunk_is_done(settings, monkeypatch):
-    settings.MQA_BULK_CHUNK = 2
+    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
     given_three_accounts_and_eight_contacts()
     run, _ = published_run(monkeypatch)
 
@@ -221,7 +221,7 @@ def _lock_chunk(chunk_id: int) -> psycopg.Connection[Any]:
 def test_a_chunk_held_by_a_slow_lane_is_skipped_not_redone_and_the_rest_goes_on(
     settings, monkeypatch
 ):
-    settings.MQA_BULK_CHUNK = 2
+    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
     settings.MQA_WORK_LEASE_SECONDS = 60
     given_three_accounts_and_eight_contacts()
     run, sent = published_run(monkeypatch)
@@ -258,7 +258,7 @@ def test_a_chunk_held_by_a_slow_lane_is_skipped_not_redone_and_the_rest_goes_on(
 
 @pytest.mark.django_db
 def test_a_lane_that_fails_mid_chunk_leaves_it_pending_and_it_is_done_once(settings, monkeypatch):
-    settings.MQA_BULK_CHUNK = 2
+    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
     given_three_accounts_and_eight_contacts()
     run, _ = published_run(monkeypatch)
     real = rescore.contact_scores_bulk
@@ -284,7 +284,7 @@ def test_a_lane_that_fails_mid_chunk_leaves_it_pending_and_it_is_done_once(setti
 
 @pytest.mark.django_db
 def test_a_lane_of_a_superseded_run_stops_without_claiming(settings, monkeypatch):
-    settings.MQA_BULK_CHUNK = 2
+    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
     given_three_accounts_and_eight_contacts()
     run, _ = published_run(monkeypatch)
     assert rescore.rescore_run_advance(run_id=run.id, budget_seconds=0) is False
