@@ -1,7 +1,9 @@
 """Scoring model versions, stored scores, status history and the durable work queue.
 
 Scores live beside (not inside) accounts and contacts: they are outputs of the engine,
-rewritten on every rescore, while history rows are appended and never rewritten (SPEC §4).
+rewritten when a rescore changes them, while history rows are appended and never rewritten
+(SPEC §4). A score's `model_version` and `computed_at` name the computation that last wrote it:
+the full rescore after a publish leaves a row alone when its values come out unchanged.
 """
 
 import uuid

@@ -55,7 +55,15 @@ def _rescore_ids(
         count = scope.count()
         bulk = contact_scores_bulk if contacts else account_scores_bulk
         if count:
-            bulk(lo=chunk.lo, hi=chunk.hi, active=active, now=now, cause=cause, route=route)
+            bulk(
+                lo=chunk.lo,
+                hi=chunk.hi,
+                active=active,
+                now=now,
+                cause=cause,
+                route=route,
+                skip_unchanged=True,
+            )
         return count
     ids = list(scope.order_by("pk").values_list("pk", flat=True))
     if ids and contacts:

@@ -299,3 +299,32 @@ def test_a_lane_of_a_superseded_run_stops_without_claiming(settings, monkeypatch
     assert RescoreChunk.objects.filter(run=run, state="done").count() == 1
     assert rescore.rescore_run_advance(run_id=newer.id) is True
     assert final_state() == EXPECTED
+
+
+@pytest.mark.django_db
+def test_a_rescore_rewrites_only_the_scores_it_changes(settings, monkeypatch):
+    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
+    given_three_accounts_and_eight_contacts()
+    first, _ = published_run(monkeypatch)
+    assert rescore.rescore_run_advance(run_id=first.id) is True
+    before = {s.contact.email: s for s in ContactScore.objects.select_related("contact")}
+    bigger = TEST_MODEL | {
+        "contact": TEST_MODEL["contact"]
+        | {"fit": {"rules": [{**TEST_MODEL["contact"]["fit"]["rules"][0], "points": 35}]}}
+    }
+
+    second = scoring_model_publish(version_id=scoring_model_import(document=bigger).id, route=True)
+    assert rescore.rescore_run_advance(run_id=second.id) is True
+
+    after = {s.contact.email: s for s in ContactScore.objects.select_related("contact")}
+    rewritten = {e for e in after if after[e].computed_at != before[e].computed_at}
+    # The "Big account" rule is gone: the contacts of acme and gamma (500 employees) lose its
+    # 20 points; jo's "Senior" points go up to 35. Beta's contacts come out as they were.
+    assert rewritten == set(CONTACT_STATUSES) - {"bo@beta.com", "di@beta.com"}
+    assert {e: after[e].model_version_id for e in after} == {
+        e: (second.model_version_id if e in rewritten else first.model_version_id) for e in after
+    }
+    assert (after["jo@acme.com"].fit, after["al@acme.com"].fit) == (35, 0)
+    assert after["bo@beta.com"].breakdown == before["bo@beta.com"].breakdown
+    run = RescoreRun.objects.get(pk=second.pk)
+    assert (run.state, run.done) == ("done", 11)
