@@ -98,8 +98,15 @@ class ContactScore(models.Model):
     disqualified_reasons = models.JSONField(default=list)
     breakdown = models.JSONField(default=dict)
     status_since = models.DateTimeField(null=True, blank=True)
+    # Not indexed: a rescore changes it on every row it rewrites, and an indexed column
+    # would make each such update a non-HOT one (new entries in every index of the table).
     model_version = models.ForeignKey(
-        ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ScoringModelVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     computed_at = models.DateTimeField(null=True, blank=True)
 
@@ -124,8 +131,15 @@ class AccountScore(models.Model):
     disqualified_reasons = models.JSONField(default=list)
     breakdown = models.JSONField(default=dict)
     status_since = models.DateTimeField(null=True, blank=True)
+    # Not indexed: a rescore changes it on every row it rewrites, and an indexed column
+    # would make each such update a non-HOT one (new entries in every index of the table).
     model_version = models.ForeignKey(
-        ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ScoringModelVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     computed_at = models.DateTimeField(null=True, blank=True)
 
