@@ -35,6 +35,8 @@ from mqa.services.scoring import account_scores_recompute, contact_scores_recomp
 
 TIME_REFRESH = "time_refresh"
 LAST_ID = 2**63 - 1  # the last chunk of a phase is open-ended: records created meanwhile count
+CHUNKS_PER_LANE = 4
+MIN_CHUNK = 1_000
 
 
 class Step(Enum):
@@ -73,12 +75,19 @@ def _rescore_ids(
     return len(ids)
 
 
-def _chunk_size(phase: str) -> int:
+def _chunk_size(phase: str, count: int) -> int:
+    """Records per chunk: a few chunks per lane, so the lanes stay busy to the end, but not
+    more — every chunk of a phase reads most pages of the activity table (one record's
+    events are spread over it) — and at most the configured size, which bounds memory."""
     if connection.vendor != "postgresql":
         return int(settings.MQA_RESCORE_CHUNK)
-    if phase == RescoreRun.Phase.ACCOUNTS:
-        return int(settings.MQA_BULK_ACCOUNT_CHUNK)
-    return int(settings.MQA_BULK_CHUNK)
+    largest = (
+        settings.MQA_BULK_ACCOUNT_CHUNK
+        if phase == RescoreRun.Phase.ACCOUNTS
+        else settings.MQA_BULK_CHUNK
+    )
+    lanes = max(1, int(settings.MQA_RESCORE_LANES))
+    return int(min(largest, max(MIN_CHUNK, -(-count // (lanes * CHUNKS_PER_LANE)))))
 
 
 def _boundaries(table: str, size: int) -> list[int]:
@@ -100,11 +109,12 @@ def _chunks_plan(run_id: int) -> None:
         if run.state != RescoreRun.State.RUNNING or run.chunks.exists():
             return
         chunks = []
-        for phase, table in (
-            (RescoreRun.Phase.CONTACTS, Contact._meta.db_table),
-            (RescoreRun.Phase.ACCOUNTS, Account._meta.db_table),
+        for phase, model in (
+            (RescoreRun.Phase.CONTACTS, Contact),
+            (RescoreRun.Phase.ACCOUNTS, Account),
         ):
-            bounds = [0, *_boundaries(table, _chunk_size(phase)), LAST_ID]
+            size = _chunk_size(phase, model.objects.count())
+            bounds = [0, *_boundaries(model._meta.db_table, size), LAST_ID]
             chunks += [
                 RescoreChunk(run=run, phase=phase, lo=lo, hi=hi) for lo, hi in pairwise(bounds)
             ]

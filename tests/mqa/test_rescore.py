@@ -328,3 +328,14 @@ def test_a_rescore_rewrites_only_the_scores_it_changes(settings, monkeypatch):
     assert after["bo@beta.com"].breakdown == before["bo@beta.com"].breakdown
     run = RescoreRun.objects.get(pk=second.pk)
     assert (run.state, run.done) == ("done", 11)
+
+
+@pytest.mark.django_db
+def test_chunks_are_a_few_per_lane_and_at_most_the_configured_size(settings):
+    settings.MQA_RESCORE_LANES, settings.MQA_BULK_CHUNK = 2, 100_000
+    settings.MQA_BULK_ACCOUNT_CHUNK = 10_000
+
+    assert rescore._chunk_size("contacts", 100_000) == 12_500  # 4 per lane
+    assert rescore._chunk_size("contacts", 1_000_000) == 100_000  # the memory bound
+    assert rescore._chunk_size("contacts", 50) == 1_000  # one chunk for small tables
+    assert rescore._chunk_size("accounts", 1_000_000) == 10_000
