@@ -85,7 +85,9 @@ def _store(
             params,
         )
         # One statement: read the old statuses (stable: the rows are locked), update, and
-        # append history for the changes — the UPDATE's RETURNING feeds the INSERT.
+        # append history for the changes — the UPDATE's RETURNING feeds the INSERT. Only while
+        # the model is still active, as seen once the rows are locked: scores computed for a
+        # model published over meanwhile would overwrite those of the newer model's rescore.
         cursor.execute(
             f"""WITH upd AS (
                   UPDATE {scores} s SET {spec["set"]}, status = n.status,
@@ -94,6 +96,8 @@ def _store(
                   FROM (SELECT new.*, o.status AS old_status FROM ({select}) new
                         JOIN {scores} o ON o.{key} = new.{key}) n
                   WHERE n.{key} = s.{key} {changed}
+                    AND EXISTS (SELECT 1 FROM mqa_scoringmodelversion v
+                                WHERE v.id = %(version)s AND v.state = 'active')
                   RETURNING n.*)
                 INSERT INTO {spec["history"]} ({key}, from_status, to_status, changed_at,
                                                model_version_id, cause, scores, explanation)

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import accounts_upsert
@@ -24,6 +25,7 @@ from mqa.models import (
 )
 from mqa.selectors import scoring_model_active
 from mqa.services import rescore
+from mqa.services.bulk import contact_scores_bulk
 from mqa.services.models import scoring_model_import, scoring_model_publish
 from mqa.services.pipeline import pipeline_sweep
 from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
@@ -339,3 +341,21 @@ def test_chunks_are_a_few_per_lane_and_at_most_the_configured_size(settings):
     assert rescore._chunk_size("contacts", 1_000_000) == 100_000  # the memory bound
     assert rescore._chunk_size("contacts", 50) == 1_000  # one chunk for small tables
     assert rescore._chunk_size("accounts", 1_000_000) == 10_000
+
+
+@pytest.mark.django_db
+def test_scores_computed_for_a_model_published_over_meanwhile_are_not_stored(monkeypatch):
+    given_three_accounts_and_eight_contacts()
+    published_run(monkeypatch)
+    old = scoring_model_active()
+    scoring_model_publish(version_id=scoring_model_import(document=TEST_MODEL).id, route=True)
+    assert old is not None
+
+    # A lane that read the old model before the publish reaches its chunk's update after it.
+    contact_scores_bulk(
+        lo=0, hi=rescore.LAST_ID, active=old, now=timezone.now(), cause="publish", route=True
+    )
+
+    assert set(ContactScore.objects.values_list("status", flat=True)) == {"none"}
+    assert ContactScore.objects.filter(model_version__isnull=False).count() == 0
+    assert ContactStatusChange.objects.count() == 0
