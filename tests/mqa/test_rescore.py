@@ -110,6 +110,16 @@ def scores() -> dict[str, Any]:
     }
 
 
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="lanes, row locks and the set-based path"
+)
+
+
+def small_chunks(settings: Any) -> None:
+    """Chunks of two records, on either path."""
+    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = settings.MQA_RESCORE_CHUNK = 2
+
+
 EXPECTED = {
     "contacts": CONTACT_STATUSES,
     "accounts": ACCOUNT_STATUSES,
@@ -139,12 +149,13 @@ def in_thread(work: Any) -> threading.Thread:
     return thread
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("lanes", [1, 2])
 def test_lanes_working_concurrently_reach_the_state_of_a_synchronous_recompute(
     lanes, settings, monkeypatch
 ):
-    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
+    small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     run, sent = published_run(monkeypatch)
     assert sent == [(run.id, None)]
@@ -191,7 +202,7 @@ def test_lanes_working_concurrently_reach_the_state_of_a_synchronous_recompute(
 
 @pytest.mark.django_db
 def test_accounts_wait_until_every_contact_chunk_is_done(settings, monkeypatch):
-    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
+    small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     run, _ = published_run(monkeypatch)
 
@@ -219,11 +230,12 @@ def _lock_chunk(chunk_id: int) -> psycopg.Connection[Any]:
     return other
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_chunk_held_by_a_slow_lane_is_skipped_not_redone_and_the_rest_goes_on(
     settings, monkeypatch
 ):
-    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
+    small_chunks(settings)
     settings.MQA_WORK_LEASE_SECONDS = 60
     given_three_accounts_and_eight_contacts()
     run, sent = published_run(monkeypatch)
@@ -260,16 +272,19 @@ def test_a_chunk_held_by_a_slow_lane_is_skipped_not_redone_and_the_rest_goes_on(
 
 @pytest.mark.django_db
 def test_a_lane_that_fails_mid_chunk_leaves_it_pending_and_it_is_done_once(settings, monkeypatch):
-    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
+    small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     run, _ = published_run(monkeypatch)
-    real = rescore.contact_scores_bulk
+    path = (
+        "contact_scores_bulk" if connection.vendor == "postgresql" else "contact_scores_recompute"
+    )
+    real = getattr(rescore, path)
 
     def dies(**kwargs: Any) -> None:
         real(**kwargs)  # the scores are written, then the worker is lost before commit
         raise ConnectionError("worker lost")
 
-    monkeypatch.setattr(rescore, "contact_scores_bulk", dies)
+    monkeypatch.setattr(rescore, path, dies)
     with pytest.raises(ConnectionError):
         rescore.rescore_run_advance(run_id=run.id)
     run.refresh_from_db()
@@ -277,7 +292,7 @@ def test_a_lane_that_fails_mid_chunk_leaves_it_pending_and_it_is_done_once(setti
     assert set(RescoreChunk.objects.values_list("state", flat=True)) == {"pending"}
     assert ContactStatusChange.objects.count() == 0
 
-    monkeypatch.setattr(rescore, "contact_scores_bulk", real)
+    monkeypatch.setattr(rescore, path, real)
     assert rescore.rescore_run_advance(run_id=run.id) is True
     run.refresh_from_db()
     assert (run.state, run.done) == ("done", 11)
@@ -286,7 +301,7 @@ def test_a_lane_that_fails_mid_chunk_leaves_it_pending_and_it_is_done_once(setti
 
 @pytest.mark.django_db
 def test_a_lane_of_a_superseded_run_stops_without_claiming(settings, monkeypatch):
-    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
+    small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     run, _ = published_run(monkeypatch)
     assert rescore.rescore_run_advance(run_id=run.id, budget_seconds=0) is False
@@ -303,9 +318,10 @@ def test_a_lane_of_a_superseded_run_stops_without_claiming(settings, monkeypatch
     assert final_state() == EXPECTED
 
 
+@postgresql_only
 @pytest.mark.django_db
 def test_a_rescore_rewrites_only_the_scores_it_changes(settings, monkeypatch):
-    settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
+    small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     first, _ = published_run(monkeypatch)
     assert rescore.rescore_run_advance(run_id=first.id) is True
@@ -332,6 +348,7 @@ def test_a_rescore_rewrites_only_the_scores_it_changes(settings, monkeypatch):
     assert (run.state, run.done) == ("done", 11)
 
 
+@postgresql_only
 @pytest.mark.django_db
 def test_chunks_are_a_few_per_lane_and_at_most_the_configured_size(settings):
     settings.MQA_RESCORE_LANES, settings.MQA_BULK_CHUNK = 2, 100_000
@@ -343,6 +360,7 @@ def test_chunks_are_a_few_per_lane_and_at_most_the_configured_size(settings):
     assert rescore._chunk_size("accounts", 1_000_000) == 10_000
 
 
+@postgresql_only
 @pytest.mark.django_db
 def test_scores_computed_for_a_model_published_over_meanwhile_are_not_stored(monkeypatch):
     given_three_accounts_and_eight_contacts()
