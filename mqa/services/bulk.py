@@ -6,11 +6,11 @@ key range (or a list of ids, for pipeline batches), is scored by the SQL of
 statement updates them beside their old statuses and appends a history row for every status
 change — returned so that webhooks and routing follow as on the per-record path.
 
-With `skip_unchanged` (the full rescore), a row whose status, scores and explanation come out
-as stored is not rewritten: it keeps the `model_version` and `computed_at` of the computation
-that last changed it. A publish that moves few records then writes few rows (no new tuple,
-index entries or WAL for the others). Pipeline batches rewrite every row they score, so
-`computed_at` keeps telling clients that fresh data was taken into account.
+With `skip_unchanged` (the full rescore), a row whose model version, status, scores and
+explanation come out as stored is not rewritten (a chunk redone after a worker died, a run
+resumed). Every row a publish's rescore computes under the new version is written, so each
+score states the model version that produced it (SPEC §3). Pipeline batches rewrite every row
+they score, so `computed_at` keeps telling clients that fresh data was taken into account.
 """
 
 from __future__ import annotations
@@ -69,7 +69,10 @@ def _store(
 ) -> list[Any]:
     key, scores = spec["key"], spec["scores"]
     changed = (
-        f"AND ({spec['stored']}) IS DISTINCT FROM ({spec['computed']})" if skip_unchanged else ""
+        f"AND (s.model_version_id, {spec['stored']}) IS DISTINCT FROM"
+        f" (%(version)s::bigint, {spec['computed']})"
+        if skip_unchanged
+        else ""
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{int(settings.MQA_BULK_WORK_MEM_MB)}MB'")

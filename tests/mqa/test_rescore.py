@@ -320,7 +320,9 @@ def test_a_lane_of_a_superseded_run_stops_without_claiming(settings, monkeypatch
 
 @postgresql_only
 @pytest.mark.django_db
-def test_a_rescore_rewrites_only_the_scores_it_changes(settings, monkeypatch):
+def test_a_publish_rewrites_every_score_with_its_version_and_a_redone_chunk_writes_nothing(
+    settings, monkeypatch
+):
     small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     first, _ = published_run(monkeypatch)
@@ -335,15 +337,23 @@ def test_a_rescore_rewrites_only_the_scores_it_changes(settings, monkeypatch):
     assert rescore.rescore_run_advance(run_id=second.id) is True
 
     after = {s.contact.email: s for s in ContactScore.objects.select_related("contact")}
-    rewritten = {e for e in after if after[e].computed_at != before[e].computed_at}
-    # The "Big account" rule is gone: the contacts of acme and gamma (500 employees) lose its
-    # 20 points; jo's "Senior" points go up to 35. Beta's contacts come out as they were.
-    assert rewritten == set(CONTACT_STATUSES) - {"bo@beta.com", "di@beta.com"}
-    assert {e: after[e].model_version_id for e in after} == {
-        e: (second.model_version_id if e in rewritten else first.model_version_id) for e in after
-    }
-    assert (after["jo@acme.com"].fit, after["al@acme.com"].fit) == (35, 0)
+    # Beta's contacts come out as they were, yet they too now state the version that scored
+    # them (SPEC §3).
+    assert {e: after[e].model_version_id for e in after} == dict.fromkeys(
+        after, second.model_version_id
+    )
     assert after["bo@beta.com"].breakdown == before["bo@beta.com"].breakdown
+    assert (after["jo@acme.com"].fit, after["al@acme.com"].fit) == (35, 0)
+
+    # A chunk done again under the same version (a worker died after its commit) writes nothing.
+    active = scoring_model_active()
+    assert active is not None
+    later = timezone.now()
+    contact_scores_bulk(
+        active=active, now=later, cause="publish", route=True, lo=0, hi=10**9, skip_unchanged=True
+    )
+    again = {s.contact.email: s.computed_at for s in ContactScore.objects.select_related("contact")}
+    assert again == {e: after[e].computed_at for e in after}
     run = RescoreRun.objects.get(pk=second.pk)
     assert (run.state, run.done) == ("done", 11)
 
