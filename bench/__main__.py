@@ -1,8 +1,11 @@
 """`make bench` (`python -m bench`): the real stack, measured beside floors from the same run.
 
 Environment: SCALE (default 1.0), RUNS (default 3), INGEST_SECONDS (default 60), BENCH_OUT
-(default docs/benchmarks.md; the smoke run writes var/bench/). The database is `mqa_bench`
-on the PostgreSQL of DATABASE_URL / TEST_DATABASE_URL; Redis database 14 is the broker.
+(default docs/benchmarks.md; the smoke run writes var/bench/). The database is BENCH_DB
+(default `mqa_bench`) on the PostgreSQL of DATABASE_URL / TEST_DATABASE_URL; Redis database
+BENCH_REDIS_DB (default 14) is the broker; the web server listens on BENCH_PORT (default 8765),
+so two checkouts can bench side by side. BENCH_ONLY=rescore loads the data and measures only
+the full rescore, its floor and their correctness (a short report, for working on the rescore).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 import dj_database_url
 import psutil
 import psycopg
+from psycopg import sql as pgsql
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = float(os.environ.get("SCALE", "1.0"))
@@ -36,6 +40,8 @@ OUT = Path(
     )
 )
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+DATABASE = os.environ.get("BENCH_DB", "mqa_bench")
+ONLY = os.environ.get("BENCH_ONLY", "")
 BASE = f"http://127.0.0.1:{PORT}"
 SOURCE_URL = (
     os.environ.get("TEST_DATABASE_URL")
@@ -43,8 +49,14 @@ SOURCE_URL = (
     or "postgres://root@127.0.0.1:5432/test"
 )
 REDIS = (
-    os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-).rsplit("/", 1)[0] + "/14"
+    (
+        os.environ.get("TEST_REDIS_URL")
+        or os.environ.get("REDIS_URL")
+        or "redis://127.0.0.1:6379/0"
+    ).rsplit("/", 1)[0]
+    + "/"
+    + os.environ.get("BENCH_REDIS_DB", "14")
+)
 
 
 def log(message: str) -> None:
@@ -55,7 +67,7 @@ def bench_database_url() -> str:
     parsed = dj_database_url.parse(SOURCE_URL)
     auth = parsed["USER"] + (f":{parsed['PASSWORD']}" if parsed["PASSWORD"] else "")
     host = parsed["HOST"] or "%2Fvar%2Frun%2Fpostgresql"
-    return f"postgres://{auth}@{host}:{parsed['PORT'] or 5432}/mqa_bench"
+    return f"postgres://{auth}@{host}:{parsed['PORT'] or 5432}/{DATABASE}"
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
@@ -72,9 +84,11 @@ def connect(url: str) -> psycopg.Connection[Any]:
 def prepare_database(url: str) -> None:
     with connect(SOURCE_URL) as admin:
         admin.autocommit = True
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = 'mqa_bench'").fetchone()
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]
+        ).fetchone()
         if not exists:
-            admin.execute("CREATE DATABASE mqa_bench")
+            admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(DATABASE)))
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
         cwd=ROOT,
@@ -133,7 +147,7 @@ class Stack:
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                "bench@%h",
+                f"bench{PORT}@%h",
             ],
             "beat": [
                 sys.executable,
@@ -408,6 +422,7 @@ def spread(values: list[float]) -> dict[str, float]:
         "min": min(values),
         "max": max(values),
         "runs": len(values),
+        "values": values,
     }
 
 
@@ -441,7 +456,7 @@ def main() -> None:
     stack.start()
     try:
         growth_scale = SCALE / 10
-        if not SMOKE:
+        if not SMOKE and ONLY != "rescore":
             with connect(url) as conn:
                 data.load(conn, growth_scale, datetime.now(UTC))
             results["rescore_small"] = spread([rescore_over_http(key) for _ in range(RUNS)])
@@ -463,6 +478,9 @@ def main() -> None:
         log(f"SQL floor: {results['rescore_floor']}")
         results["correct"] = check_correctness(url)
         log(f"correctness: {results['correct']}")
+        if ONLY == "rescore":
+            rescore_only_report(results)
+            return
         counts = results["counts"]
         ingest_runs = []
         for _ in range(RUNS):
@@ -535,6 +553,31 @@ def main() -> None:
         raise SystemExit(
             f"bench results are wrong: {ok}/{total} samples agree, {results['ingest_errors']} ingest errors"
         )
+
+
+def rescore_only_report(results: dict[str, Any]) -> None:
+    """BENCH_ONLY=rescore: every run's figure (the first publish scores from nothing, the
+    later ones republish the same document), the floor, memory and correctness."""
+    rescore, floor = results["rescore"], results["rescore_floor"]
+    lines = [
+        f"# Rescore only, scale {results['scale']} ({results['started']})",
+        "",
+        f"data: {results['counts']}",
+        f"rescore runs (s): {', '.join(f'{v:.2f}' for v in rescore['values'])}; "
+        f"median {rescore['median']:.2f}",
+        f"SQL floor runs (s): {', '.join(f'{v:.2f}' for v in floor['values'])}; "
+        f"median {floor['median']:.2f}",
+        f"ratio (median ÷ median): {rescore['median'] / floor['median']:.1f}×",
+        f"memory peak (MiB): {results['memory_peak_mib']}",
+        f"correct samples: {results['correct'][0]} of {results['correct'][1]}",
+        "",
+    ]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(lines))
+    log(f"report written to {OUT}")
+    ok, total = results["correct"]
+    if ok != total:
+        raise SystemExit(f"bench results are wrong: {ok}/{total} samples agree")
 
 
 def machine() -> dict[str, Any]:

@@ -138,7 +138,10 @@ CELERY_TASK_PUBLISH_RETRY = False
 # Scoring pipeline (operational knobs, not business settings).
 MQA_BATCH_SIZE = env_int("MQA_BATCH_SIZE", 500)
 MQA_RESCORE_CHUNK = env_int("MQA_RESCORE_CHUNK", 2000)  # records per chunk, per-record path
-MQA_BULK_CHUNK = env_int("MQA_BULK_CHUNK", 100_000)  # records per chunk, set-based (PostgreSQL)
+# At most so many records per chunk of the set-based rescore (PostgreSQL): bounds its memory.
+MQA_BULK_CHUNK = env_int("MQA_BULK_CHUNK", 100_000)
+MQA_BULK_ACCOUNT_CHUNK = env_int("MQA_BULK_ACCOUNT_CHUNK", 10_000)  # an account rolls up many
+MQA_RESCORE_LANES = env_int("MQA_RESCORE_LANES", 2)  # workers sharing a full rescore
 MQA_BULK_WORK_MEM_MB = env_int("MQA_BULK_WORK_MEM_MB", 256)  # sort memory for set-based scoring
 MQA_WORK_LEASE_SECONDS = env_int("MQA_WORK_LEASE_SECONDS", 120)
 MQA_SWEEP_SECONDS = env_int("MQA_SWEEP_SECONDS", 30)

@@ -194,35 +194,48 @@ def property_condition(sql: Sql, condition: Condition, alias: str) -> str:
     return _Conditions(sql).compile(expr, JSON, condition)
 
 
-def _fit(sql: Sql, rules: tuple[FitRule, ...], cap: int, compile_: Any) -> tuple[str, str]:
-    """(fit expression, explanation expression) over the matched rules."""
+def _matches(sql: Sql, conditions: list[Condition], compile_: Any, prefix: str) -> str:
+    """Select-list items `<prefix>0, <prefix>1, …`: each condition evaluated once per row.
+
+    They are read from a MATERIALIZED CTE: an inlined subquery would copy the expression to
+    every place the column is used (the fit sum, the explanation, the status).
+    """
+    return "".join(
+        f", {compile_(sql, condition)} AS {prefix}{i}" for i, condition in enumerate(conditions)
+    )
+
+
+def _fit(sql: Sql, rules: tuple[FitRule, ...], cap: int) -> tuple[str, str]:
+    """(fit expression, explanation expression) over the rules' match columns `f0, f1, …`."""
     if not rules:
         return "0", "'[]'::jsonb"
     total = " + ".join(
-        f"(CASE WHEN {compile_(sql, rule.condition)} THEN {sql.p(rule.points)} ELSE 0 END)"
-        for rule in rules
+        f"(CASE WHEN f{i} THEN {sql.p(rule.points)} ELSE 0 END)" for i, rule in enumerate(rules)
     )
     fit = f"LEAST(GREATEST({total}, 0), {sql.p(cap)})"
-    items = ", ".join(
-        f"(CASE WHEN {compile_(sql, rule.condition)} THEN jsonb_build_object('label', {sql.p(rule.label)}::text, "
-        f"'attribute', {sql.p(rule.condition.attribute)}::text, 'points', {sql.p(rule.points)}::int) END)"
-        for rule in rules
+    # Array concatenation in rule order: an expression, cheaper per row than a subquery.
+    explained = " || ".join(
+        f"(CASE WHEN f{i} THEN jsonb_build_array(jsonb_build_object('label', {sql.p(rule.label)}::text, "
+        f"'attribute', {sql.p(rule.condition.attribute)}::text, 'points', {sql.p(rule.points)}::int)) "
+        "ELSE '[]'::jsonb END)"
+        for i, rule in enumerate(rules)
     )
-    explained = f"(SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]'::jsonb) FROM unnest(ARRAY[{items}]) WITH ORDINALITY AS u(x, i) WHERE x IS NOT NULL)"
-    return fit, explained
+    return fit, f"({explained})"
 
 
-def _reasons(sql: Sql, disqualifiers: tuple[Disqualifier, ...], compile_: Any) -> str:
-    """A text[] of matching reasons in model order, without repeats."""
+def _reasons(sql: Sql, disqualifiers: tuple[Disqualifier, ...]) -> str:
+    """A text[] of matching reasons in model order, without repeats (match columns `d0, …`)."""
     if not disqualifiers:
         return "ARRAY[]::text[]"
     items = ", ".join(
-        f"(CASE WHEN {compile_(sql, d.condition)} THEN {sql.p(d.reason)}::text END)"
-        for d in disqualifiers
+        f"(CASE WHEN d{i} THEN {sql.p(d.reason)}::text END)" for i, d in enumerate(disqualifiers)
     )
+    # Most records match no disqualifier: skip the subquery for them.
+    any_match = " OR ".join(f"d{i}" for i in range(len(disqualifiers)))
     return (
+        f"(CASE WHEN {any_match} THEN "
         f"ARRAY(SELECT r FROM (SELECT r, min(i) AS i FROM unnest(ARRAY[{items}]) WITH ORDINALITY AS u(r, i) "
-        f"WHERE r IS NOT NULL GROUP BY r) z ORDER BY i)"
+        f"WHERE r IS NOT NULL GROUP BY r) z ORDER BY i) ELSE ARRAY[]::text[] END)"
     )
 
 
@@ -324,20 +337,27 @@ def contact_scores_sql(model: ContactModel, now: datetime, by_ids: bool = False)
     totals = _activity_totals(
         sql, model.engagement_rules, "contacts_engagementevent", "contact_id", now, by_ids, "eng"
     )
-    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, contact_condition)
-    reasons = _reasons(sql, model.disqualifiers, contact_condition)
+    matches = _matches(
+        sql, [r.condition for r in model.fit_rules], contact_condition, "f"
+    ) + _matches(sql, [d.condition for d in model.disqualifiers], contact_condition, "d")
+    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap)
+    reasons = _reasons(sql, model.disqualifiers)
     t = model.thresholds
     text = f"""
 WITH {totals},
-scored AS (
-  SELECT c.id AS contact_id, {fit} AS fit, {fit_explained} AS fit_explained,
+facts AS MATERIALIZED (
+  SELECT c.id AS contact_id{matches}
+  FROM contacts_contact c
+  LEFT JOIN accounts_account a ON a.id = c.account_id
+  WHERE {in_scope("c.id", by_ids)}
+),
+scored AS MATERIALIZED (
+  SELECT f.contact_id, {fit} AS fit, {fit_explained} AS fit_explained,
          round(LEAST(GREATEST(COALESCE(eng.raw, 0), 0), {sql.p(model.engagement_cap)})::float8::text::numeric, 2) AS engagement,
          COALESCE(eng.explained, '[]'::jsonb) AS engagement_explained,
          {reasons} AS reasons
-  FROM contacts_contact c
-  LEFT JOIN accounts_account a ON a.id = c.account_id
-  LEFT JOIN eng ON eng.owner = c.id
-  WHERE {in_scope("c.id", by_ids)}
+  FROM facts f
+  LEFT JOIN eng ON eng.owner = f.contact_id
 )
 SELECT contact_id, fit, engagement::float8 AS engagement, round(fit + engagement, 2)::float8 AS total,
   CASE WHEN cardinality(reasons) > 0 THEN 'disqualified'
@@ -368,8 +388,11 @@ def account_scores_sql(model: AccountModel, now: datetime, by_ids: bool = False)
     totals = _activity_totals(
         sql, model.signal_rules, "accounts_accountsignal", "account_id", now, by_ids, "sig"
     )
-    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap, account_condition)
-    reasons = _reasons(sql, model.disqualifiers, account_condition)
+    matches = _matches(
+        sql, [r.condition for r in model.fit_rules], account_condition, "f"
+    ) + _matches(sql, [d.condition for d in model.disqualifiers], account_condition, "d")
+    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap)
+    reasons = _reasons(sql, model.disqualifiers)
     t = model.thresholds
     text = f"""
 WITH {totals},
@@ -390,22 +413,24 @@ committee AS (
                    'points', round((engagement * weight)::text::numeric, 2)) ORDER BY email COLLATE "C") AS contacts
   FROM members GROUP BY account_id
 ),
-scored AS (
-  SELECT a.id AS account_id, {fit} AS fit, {fit_explained} AS fit_explained,
+facts AS MATERIALIZED (
+  SELECT a.id AS account_id{matches} FROM accounts_account a WHERE {in_scope("a.id", by_ids)}
+),
+scored AS MATERIALIZED (
+  SELECT f.account_id, {fit} AS fit, {fit_explained} AS fit_explained,
          round(GREATEST(COALESCE(sig.raw, 0), 0)::float8::text::numeric, 2) AS signal_score,
          COALESCE(sig.explained, '[]'::jsonb) AS signals_explained,
          COALESCE(m.weighted, 0) AS weighted, COALESCE(m.engaged, 0) AS engaged, COALESCE(m.mql, 0) AS mql,
          COALESCE(m.roles, ARRAY[]::text[]) AS roles, COALESCE(m.contacts, '[]'::jsonb) AS contacts,
          {reasons} AS reasons
-  FROM accounts_account a
-  LEFT JOIN sig ON sig.owner = a.id
-  LEFT JOIN committee m ON m.account_id = a.id
-  WHERE {in_scope("a.id", by_ids)}
+  FROM facts f
+  LEFT JOIN sig ON sig.owner = f.account_id
+  LEFT JOIN committee m ON m.account_id = f.account_id
 ),
 totals AS (
   SELECT *, round((weighted + signal_score::float8)::text::numeric, 2) AS engagement FROM scored
 ),
-judged AS (
+judged AS MATERIALIZED (
   SELECT *,
     (SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]'::jsonb) FROM unnest(ARRAY[
       CASE WHEN NOT fit >= {sql.p(t.fit_floor)} THEN jsonb_build_object('criterion', 'fit_floor', 'actual', fit, 'required', {sql.p(t.fit_floor)}) END,

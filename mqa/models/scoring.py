@@ -1,7 +1,9 @@
 """Scoring model versions, stored scores, status history and the durable work queue.
 
 Scores live beside (not inside) accounts and contacts: they are outputs of the engine,
-rewritten on every rescore, while history rows are appended and never rewritten (SPEC §4).
+rewritten when a rescore changes them, while history rows are appended and never rewritten
+(SPEC §4). A score's `model_version` and `computed_at` name the computation that last wrote it:
+the full rescore after a publish leaves a row alone when its values come out unchanged.
 """
 
 import uuid
@@ -96,8 +98,15 @@ class ContactScore(models.Model):
     disqualified_reasons = models.JSONField(default=list)
     breakdown = models.JSONField(default=dict)
     status_since = models.DateTimeField(null=True, blank=True)
+    # Not indexed: a rescore changes it on every row it rewrites, and an indexed column
+    # would make each such update a non-HOT one (new entries in every index of the table).
     model_version = models.ForeignKey(
-        ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ScoringModelVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     computed_at = models.DateTimeField(null=True, blank=True)
 
@@ -122,8 +131,15 @@ class AccountScore(models.Model):
     disqualified_reasons = models.JSONField(default=list)
     breakdown = models.JSONField(default=dict)
     status_since = models.DateTimeField(null=True, blank=True)
+    # Not indexed: a rescore changes it on every row it rewrites, and an indexed column
+    # would make each such update a non-HOT one (new entries in every index of the table).
     model_version = models.ForeignKey(
-        ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ScoringModelVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     computed_at = models.DateTimeField(null=True, blank=True)
 
@@ -202,7 +218,11 @@ class PendingWork(models.Model):
 
 
 class RescoreRun(models.Model):
-    """A full rescore after publishing a model: contacts first, then accounts, in chunks."""
+    """A full rescore after publishing a model: contacts first, then accounts, in chunks.
+
+    The chunks (`RescoreChunk`) are planned when the first worker picks the run up; `phase`
+    moves to accounts when the last contact chunk is done, `done` counts scored records.
+    """
 
     class State(models.TextChoices):
         RUNNING = "running"
@@ -219,7 +239,6 @@ class RescoreRun(models.Model):
     route = models.BooleanField(default=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.CONTACTS)
-    cursor = models.BigIntegerField(default=0)
     done = models.BigIntegerField(default=0)
     total = models.BigIntegerField(default=0)
     started_at = models.DateTimeField()
@@ -231,6 +250,31 @@ class RescoreRun(models.Model):
 
     def __str__(self) -> str:
         return f"rescore v{self.model_version_id} {self.state} {self.done}/{self.total}"
+
+
+class RescoreChunk(models.Model):
+    """The records `lo < id <= hi` of one phase of a run: claimed under a row lock, held until
+    the chunk's scores commit with `state = done`, so a chunk is done once — a worker that
+    dies releases its lock with its connection, and the chunk is claimed again."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+
+    run = models.ForeignKey(RescoreRun, on_delete=models.CASCADE, related_name="chunks")
+    phase = models.CharField(max_length=10, choices=RescoreRun.Phase.choices)
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "phase", "lo"], name="rescore_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phase} ({self.lo}, {self.hi}] {self.state}"
 
 
 class Checkpoint(models.Model):

@@ -5,6 +5,12 @@ key range (or a list of ids, for pipeline batches), is scored by the SQL of
 `mqa.bulk.compiler` in one transaction: lock the score rows (`FOR UPDATE`, pk order), then one
 statement updates them beside their old statuses and appends a history row for every status
 change — returned so that webhooks and routing follow as on the per-record path.
+
+With `skip_unchanged` (the full rescore), a row whose model version, status, scores and
+explanation come out as stored is not rewritten (a chunk redone after a worker died, a run
+resumed). Every row a publish's rescore computes under the new version is written, so each
+score states the model version that produced it (SPEC §3). Pipeline batches rewrite every row
+they score, so `computed_at` keeps telling clients that fresh data was taken into account.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ CONTACT = {
               disqualified_reasons = n.reasons, breakdown = n.breakdown""",
     "defaults": "0, 0, 0, '[]'::jsonb, '{}'::jsonb",
     "columns": "fit, engagement, total, disqualified_reasons, breakdown",
+    "stored": "s.status, s.fit, s.engagement, s.total, s.disqualified_reasons, s.breakdown",
+    "computed": "n.status, n.fit, n.engagement, n.total, n.reasons, n.breakdown",
     "scores_json": "jsonb_build_object('fit', n.fit, 'engagement', n.engagement, 'total', n.total)",
     "explanation": "n.breakdown || jsonb_build_object('disqualified_reasons', n.reasons)",
 }
@@ -44,6 +52,10 @@ ACCOUNT = {
     "defaults": "0, 0, 0, 0, 0, '[]'::jsonb, '[]'::jsonb, '[]'::jsonb, '{}'::jsonb",
     "columns": """fit, engagement, signal_score, engaged_contacts, mql_contacts, roles_covered,
                   missing, disqualified_reasons, breakdown""",
+    "stored": """s.status, s.fit, s.engagement, s.signal_score, s.engaged_contacts,
+                 s.mql_contacts, s.roles_covered, s.missing, s.disqualified_reasons, s.breakdown""",
+    "computed": """n.status, n.fit, n.engagement, n.signal_score, n.engaged_contacts,
+                   n.mql_contacts, n.roles_covered, n.missing, n.reasons, n.breakdown""",
     "scores_json": """jsonb_build_object('fit', n.fit, 'engagement', n.engagement,
                       'signal_score', n.signal_score, 'engaged_contacts', n.engaged_contacts,
                       'mql_contacts', n.mql_contacts)""",
@@ -52,8 +64,16 @@ ACCOUNT = {
 }
 
 
-def _store(spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bool) -> list[Any]:
+def _store(
+    spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bool, skip_unchanged: bool
+) -> list[Any]:
     key, scores = spec["key"], spec["scores"]
+    changed = (
+        f"AND (s.model_version_id, {spec['stored']}) IS DISTINCT FROM"
+        f" (%(version)s::bigint, {spec['computed']})"
+        if skip_unchanged
+        else ""
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{int(settings.MQA_BULK_WORK_MEM_MB)}MB'")
         cursor.execute(
@@ -68,7 +88,9 @@ def _store(spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bo
             params,
         )
         # One statement: read the old statuses (stable: the rows are locked), update, and
-        # append history for the changes — the UPDATE's RETURNING feeds the INSERT.
+        # append history for the changes — the UPDATE's RETURNING feeds the INSERT. Only while
+        # the model is still active, as seen once the rows are locked: scores computed for a
+        # model published over meanwhile would overwrite those of the newer model's rescore.
         cursor.execute(
             f"""WITH upd AS (
                   UPDATE {scores} s SET {spec["set"]}, status = n.status,
@@ -76,7 +98,9 @@ def _store(spec: dict[str, str], select: str, params: dict[str, Any], by_ids: bo
                     model_version_id = %(version)s, computed_at = %(now)s
                   FROM (SELECT new.*, o.status AS old_status FROM ({select}) new
                         JOIN {scores} o ON o.{key} = new.{key}) n
-                  WHERE n.{key} = s.{key}
+                  WHERE n.{key} = s.{key} {changed}
+                    AND EXISTS (SELECT 1 FROM mqa_scoringmodelversion v
+                                WHERE v.id = %(version)s AND v.state = 'active')
                   RETURNING n.*)
                 INSERT INTO {spec["history"]} ({key}, from_status, to_status, changed_at,
                                                model_version_id, cause, scores, explanation)
@@ -105,11 +129,12 @@ def _rescore(
     lo: int,
     hi: int,
     ids: list[int] | None,
+    skip_unchanged: bool,
 ) -> None:
     """Store one scope's scores and announce its status changes."""
     scope = {"lo": lo, "hi": hi, "ids": ids}
     params = {**compiled.params, **scope, "now": now, "version": active.id, "cause": cause}
-    changes = _store(spec, compiled.text, params, ids is not None)
+    changes = _store(spec, compiled.text, params, ids is not None, skip_unchanged)
     transitions_announce(kind=kind, changes=changes, active=active, route=route, now=now)
 
 
@@ -122,6 +147,7 @@ def contact_scores_bulk(
     lo: int = 0,
     hi: int = 0,
     ids: list[int] | None = None,
+    skip_unchanged: bool = False,
 ) -> set[int]:
     """Rescore contacts `lo < id <= hi` (or exactly `ids`); with `ids`, returns their accounts."""
     compiled = contact_scores_sql(active.model.contact, now, ids is not None)
@@ -137,6 +163,7 @@ def contact_scores_bulk(
             lo=lo,
             hi=hi,
             ids=ids,
+            skip_unchanged=skip_unchanged,
         )
         if ids is None:
             return set()
@@ -157,6 +184,7 @@ def account_scores_bulk(
     lo: int = 0,
     hi: int = 0,
     ids: list[int] | None = None,
+    skip_unchanged: bool = False,
 ) -> None:
     """Roll up accounts `lo < id <= hi` (or exactly `ids`) from the stored contact scores."""
     compiled = account_scores_sql(active.model.account, now, ids is not None)
@@ -172,4 +200,5 @@ def account_scores_bulk(
             lo=lo,
             hi=hi,
             ids=ids,
+            skip_unchanged=skip_unchanged,
         )

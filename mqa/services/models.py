@@ -125,7 +125,7 @@ def scoring_model_publish(
 
     `route` says whether qualifications caused by this rescore are handed to sales.
     """
-    from mqa.tasks import rescore_run_advance as rescore_run_advance_task
+    from mqa.services.rescore import rescore_lanes_send
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -159,5 +159,5 @@ def scoring_model_publish(
             started_at=now,
             heartbeat_at=now,
         )
-        transaction.on_commit(lambda: rescore_run_advance_task.delay(run.id))
+        transaction.on_commit(lambda: rescore_lanes_send(run_id=run.id))
     return run

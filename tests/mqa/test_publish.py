@@ -43,7 +43,7 @@ def test_an_invalid_document_is_rejected_naming_each_path():
 def test_publishing_rescores_everything_in_chunks_with_progress(
     settings, django_capture_on_commit_callbacks
 ):
-    settings.MQA_RESCORE_CHUNK = settings.MQA_BULK_CHUNK = 2
+    settings.MQA_RESCORE_CHUNK = settings.MQA_BULK_CHUNK = settings.MQA_BULK_ACCOUNT_CHUNK = 2
     contacts_upsert(items=[{"email": f"c{i}@acme.com", "seniority": "vp"} for i in range(5)])
     events_ingest(items=mql_events("c0@acme.com"))
     version = scoring_model_import(document=TEST_MODEL)
