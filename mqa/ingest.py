@@ -7,13 +7,18 @@ is a conflict (reported; the stored event wins). The same holds within one batch
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import random
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import psycopg
+from django.db import OperationalError, connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,3 +112,30 @@ def apply_changes(
             changed.append(row)
             fields |= diff
     return changed, fields
+
+
+DEADLOCK_ATTEMPTS = 3
+
+
+def _deadlocked(error: OperationalError) -> bool:
+    return isinstance(error.__cause__, psycopg.errors.DeadlockDetected)
+
+
+def deadlock_retried(call: Callable[[], T]) -> T:
+    """Run a service whose transaction PostgreSQL may abort as a deadlock victim, again.
+
+    Concurrent batches upsert work rows (and create contacts) for overlapping records in
+    several statements, so two of them can wait on each other; PostgreSQL then rolls one back
+    whole. Nothing of it was stored, so running it again is safe. Only outside any atomic
+    block: inside one, the caller's transaction is the unit that must be retried.
+    """
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return call()
+        except OperationalError as error:
+            if not _deadlocked(error) or attempt == DEADLOCK_ATTEMPTS:
+                raise
+            if connection.in_atomic_block:
+                raise
+            time.sleep(random.uniform(0.005, 0.05) * attempt)  # let the winner commit
+    raise AssertionError("unreachable")
