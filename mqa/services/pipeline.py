@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mqa.ingest import deadlock_retried
 from mqa.models import Cause, PendingWork
 
 logger = logging.getLogger(__name__)
@@ -98,19 +100,47 @@ def work_claim(*, limit: int, now: datetime) -> list[Claimed]:
     return [Claimed(kind, object_id, token, cause) for _, kind, object_id, token, cause in rows]
 
 
-def work_release(*, claimed: Iterable[Claimed]) -> None:
-    """Delete finished rows, but only where nobody touched them since they were claimed."""
+def _untouched(claimed: Iterable[Claimed]) -> Q:
+    """The claimed rows that nobody marked stale again since the claim (same token)."""
     condition = Q(pk__in=[])
     for item in claimed:
         condition |= Q(kind=item.kind, object_id=item.object_id, token=item.token)
-    PendingWork.objects.filter(condition).delete()
+    return condition
+
+
+def work_release(*, claimed: Iterable[Claimed]) -> None:
+    """Delete finished rows, but only where nobody touched them since they were claimed."""
+    PendingWork.objects.filter(_untouched(claimed)).delete()
+
+
+def work_unlease(*, claimed: Iterable[Claimed]) -> None:
+    """Make claimed rows claimable again at once, after a failed attempt."""
+    PendingWork.objects.filter(_untouched(claimed)).update(leased_until=None)
+
+
+def _process_batch(claimed: list[Claimed], now: datetime) -> None:
+    """Rescore a claimed batch and release it, in one transaction."""
+    from mqa.selectors import scoring_model_active
+    from mqa.services.scoring import scores_recompute
+
+    active = scoring_model_active()
+    with transaction.atomic():
+        if active is not None:
+            # One pass (contacts, then accounts) keeps a single lock order across workers.
+            causes = {c.cause for c in claimed}
+            scores_recompute(
+                contact_ids=[c.object_id for c in claimed if c.kind == CONTACT],
+                account_ids=[c.object_id for c in claimed if c.kind == ACCOUNT],
+                active=active,
+                now=now,
+                cause=Cause.INGEST if Cause.INGEST in causes else causes.pop(),
+            )
+        # Without an active model there is nothing to compute: publishing rescores all.
+        work_release(claimed=claimed)
 
 
 def pipeline_process(*, now: datetime | None = None, max_batches: int | None = None) -> int:
     """Drain pending work in leased batches; returns how many records were rescored."""
-    from mqa.selectors import scoring_model_active
-    from mqa.services.scoring import scores_recompute
-
     done = 0
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -119,20 +149,13 @@ def pipeline_process(*, now: datetime | None = None, max_batches: int | None = N
         if not claimed:
             break
         batches += 1
-        active = scoring_model_active()
-        with transaction.atomic():
-            if active is not None:
-                # One pass (contacts, then accounts) keeps a single lock order across workers.
-                causes = {c.cause for c in claimed}
-                scores_recompute(
-                    contact_ids=[c.object_id for c in claimed if c.kind == CONTACT],
-                    account_ids=[c.object_id for c in claimed if c.kind == ACCOUNT],
-                    active=active,
-                    now=moment,
-                    cause=Cause.INGEST if Cause.INGEST in causes else causes.pop(),
-                )
-            # Without an active model there is nothing to compute: publishing rescores all.
-            work_release(claimed=claimed)
+        try:
+            deadlock_retried(partial(_process_batch, claimed, moment))
+        except Exception:
+            # Hand the batch back at once rather than after the lease: the task is retried
+            # (a transient failure) and the sweeper wakes workers for what waits.
+            work_unlease(claimed=claimed)
+            raise
         done += len(claimed)
     return done
 

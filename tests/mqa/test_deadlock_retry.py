@@ -7,7 +7,13 @@ import pytest
 from django.db import OperationalError, transaction
 
 from accounts.models import Account
+from contacts.models import Contact
+from contacts.services import contacts_upsert, events_ingest
 from mqa.ingest import DEADLOCK_ATTEMPTS, deadlock_retried
+from mqa.models import ContactScore, PendingWork
+from mqa.services import pipeline
+from mqa.services.scoring import scores_recompute
+from tests.factories import mql_events
 
 
 def deadlock() -> OperationalError:
@@ -70,3 +76,43 @@ def test_inside_a_callers_transaction_the_caller_must_retry():
         deadlock_retried(service)
 
     assert len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pipeline_batch_that_deadlocks_is_scored_on_the_next_attempt(active_model, monkeypatch):
+    monkeypatch.setattr(pipeline, "wake_worker", lambda: None)  # the test drains, not on_commit
+    contacts_upsert(items=[{"email": "jo@acme.com", "seniority": "vp"}])
+    events_ingest(items=mql_events("jo@acme.com"))
+    real, calls = scores_recompute, []
+
+    def once_deadlocked(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise deadlock()
+        return real(**kwargs)
+
+    monkeypatch.setattr("mqa.services.scoring.scores_recompute", once_deadlocked)
+
+    assert pipeline.pipeline_process() == 1
+
+    assert len(calls) == 2
+    assert ContactScore.objects.get(contact__email="jo@acme.com").status == "mql"
+    assert not PendingWork.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_pipeline_batch_is_handed_back_at_once(active_model, monkeypatch):
+    monkeypatch.setattr(pipeline, "wake_worker", lambda: None)
+    contacts_upsert(items=[{"email": "jo@acme.com"}])
+
+    def broken(claimed, now):
+        raise RuntimeError("worker bug")
+
+    monkeypatch.setattr(pipeline, "_process_batch", broken)
+
+    with pytest.raises(RuntimeError):
+        pipeline.pipeline_process()
+
+    assert list(PendingWork.objects.values_list("object_id", "leased_until")) == [
+        (Contact.objects.get(email="jo@acme.com").id, None)
+    ]
