@@ -111,8 +111,9 @@ def write(path: Path, r: dict[str, Any], machine: dict[str, Any]) -> None:
         "",
         f"{machine['cores']} cores, {machine['memory_gib']} GiB, {machine['cpu']}; Python {machine['python']}, "
         f"PostgreSQL {machine['postgresql']}, Redis {machine['redis']}. The stack under test: gunicorn "
-        "(2 workers × 8 threads), one Celery worker (2 processes) and beat, PostgreSQL and Redis, all on this "
-        "machine; the load comes from a separate Python process over loopback HTTP.",
+        "for writes (2 workers × 8 threads) and one for reads (1 worker × 4 threads; the readiness figure is read "
+        "from it, as a proxy would route reads), one Celery worker (2 processes) and beat, PostgreSQL and Redis, "
+        "all on this machine; the load comes from separate Python processes over loopback HTTP.",
         "",
         "PostgreSQL ran with: "
         + ", ".join(f"`{k}={v}`" for k, v in sorted(machine["postgresql_settings"].items()))
