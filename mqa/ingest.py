@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
-from django.db import OperationalError, connection
+from django.db import DatabaseError, IntegrityError, OperationalError, connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -114,28 +114,32 @@ def apply_changes(
     return changed, fields
 
 
-DEADLOCK_ATTEMPTS = 3
+RACE_ATTEMPTS = 3
+# What a concurrent transaction can make PostgreSQL abort ours with, whole.
+RACES = (psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation)
 
 
-def _deadlocked(error: OperationalError) -> bool:
-    return isinstance(error.__cause__, psycopg.errors.DeadlockDetected)
+def _lost_race(error: DatabaseError) -> bool:
+    return isinstance(error, OperationalError | IntegrityError) and isinstance(
+        error.__cause__, RACES
+    )
 
 
-def deadlock_retried(call: Callable[[], T]) -> T:
-    """Run a service whose transaction PostgreSQL may abort as a deadlock victim, again.
+def race_retried(call: Callable[[], T]) -> T:
+    """Run a service again when a concurrent transaction made PostgreSQL abort it.
 
-    Concurrent batches upsert work rows (and create contacts) for overlapping records in
-    several statements, so two of them can wait on each other; PostgreSQL then rolls one back
-    whole. Nothing of it was stored, so running it again is safe. Only outside any atomic
-    block: inside one, the caller's transaction is the unit that must be retried.
+    Concurrent batches upsert work rows for overlapping records in several statements, so two
+    can wait on each other (one is rolled back as a deadlock victim); and two batches can both
+    create the same new contact or account (the later insert breaks the unique key). Nothing
+    of the aborted transaction was stored, so running it again is safe, and the second time
+    it finds the other's rows and updates them. Only outside any atomic block: inside one, the
+    caller's transaction is the unit that must be retried.
     """
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+    for attempt in range(1, RACE_ATTEMPTS + 1):
         try:
             return call()
-        except OperationalError as error:
-            if not _deadlocked(error) or attempt == DEADLOCK_ATTEMPTS:
-                raise
-            if connection.in_atomic_block:
+        except DatabaseError as error:
+            if not _lost_race(error) or attempt == RACE_ATTEMPTS or connection.in_atomic_block:
                 raise
             time.sleep(random.uniform(0.005, 0.05) * attempt)  # let the winner commit
     raise AssertionError("unreachable")

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mqa.batch import BatchError
-from mqa.ingest import deadlock_retried
+from mqa.ingest import race_retried
 
 MAX_ITEMS = 1000
 MAX_BODY_BYTES = 1024 * 1024
@@ -64,7 +64,7 @@ def bulk_call(
     """Run an ingest service on a bulk body; map batch errors to 400 with index/field/message."""
     try:
         items = bulk_items(request)
-        result = deadlock_retried(lambda: service(items=items))
+        result = race_retried(lambda: service(items=items))
     except BodyProblem as problem:
         return problem.response()
     except BatchError as error:

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mqa.ingest import deadlock_retried
+from mqa.ingest import race_retried
 from mqa.models import Cause, PendingWork
 
 logger = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def pipeline_process(*, now: datetime | None = None, max_batches: int | None = N
             break
         batches += 1
         try:
-            deadlock_retried(partial(_process_batch, claimed, moment))
+            race_retried(partial(_process_batch, claimed, moment))
         except Exception:
             # Hand the batch back at once rather than after the lease: the task is retried
             # (a transient failure) and the sweeper wakes workers for what waits.

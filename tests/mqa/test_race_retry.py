@@ -1,15 +1,20 @@
-"""A transaction PostgreSQL aborts as a deadlock victim is run again, whole, once it is safe."""
+"""A transaction a concurrent one made PostgreSQL abort (a deadlock victim, a duplicate new
+key) is run again, whole, once it is safe."""
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 import psycopg
 import pytest
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, connections, transaction
 
 from accounts.models import Account
 from contacts.models import Contact
 from contacts.services import contacts_upsert, events_ingest
-from mqa.ingest import DEADLOCK_ATTEMPTS, deadlock_retried
+from mqa.ingest import RACE_ATTEMPTS, race_retried
 from mqa.models import ContactScore, PendingWork
 from mqa.services import pipeline
 from mqa.services.scoring import scores_recompute
@@ -38,22 +43,22 @@ def flaky(failures: int, error=deadlock):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_deadlock_victim_is_run_again_and_stored_once():
-    service, calls = flaky(DEADLOCK_ATTEMPTS - 1)
+    service, calls = flaky(RACE_ATTEMPTS - 1)
 
-    assert deadlock_retried(service) == "stored"
+    assert race_retried(service) == "stored"
 
-    assert len(calls) == DEADLOCK_ATTEMPTS
-    assert list(Account.objects.values_list("domain", flat=True)) == [f"try{DEADLOCK_ATTEMPTS}.io"]
+    assert len(calls) == RACE_ATTEMPTS
+    assert list(Account.objects.values_list("domain", flat=True)) == [f"try{RACE_ATTEMPTS}.io"]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_gives_up_after_the_last_attempt_and_stores_nothing():
-    service, calls = flaky(DEADLOCK_ATTEMPTS)
+    service, calls = flaky(RACE_ATTEMPTS)
 
     with pytest.raises(OperationalError):
-        deadlock_retried(service)
+        race_retried(service)
 
-    assert len(calls) == DEADLOCK_ATTEMPTS
+    assert len(calls) == RACE_ATTEMPTS
     assert not Account.objects.exists()
 
 
@@ -62,7 +67,7 @@ def test_other_database_errors_are_not_retried():
     service, calls = flaky(1, error=lambda: OperationalError("server closed the connection"))
 
     with pytest.raises(OperationalError):
-        deadlock_retried(service)
+        race_retried(service)
 
     assert len(calls) == 1
     assert not Account.objects.exists()
@@ -73,7 +78,7 @@ def test_inside_a_callers_transaction_the_caller_must_retry():
     service, calls = flaky(1)
 
     with pytest.raises(OperationalError):
-        deadlock_retried(service)
+        race_retried(service)
 
     assert len(calls) == 1
 
@@ -116,3 +121,56 @@ def test_a_failed_pipeline_batch_is_handed_back_at_once(active_model, monkeypatc
     assert list(PendingWork.objects.values_list("object_id", "leased_until")) == [
         (Contact.objects.get(email="jo@acme.com").id, None)
     ]
+
+
+def _waiting_on_a_lock(database: str) -> bool:
+    with psycopg.connect(dbname=database, **_params(), autocommit=True) as probe:
+        row = probe.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            [database],
+        ).fetchone()
+        return bool(row and row[0])
+
+
+def _params() -> dict[str, Any]:
+    s = connection.settings_dict
+    return {k: v for k, v in (("host", s["HOST"]), ("port", s["PORT"]), ("user", s["USER"]),
+            ("password", s["PASSWORD"])) if v}  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_creating_the_same_new_contact_both_succeed(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    monkeypatch.setattr(pipeline, "wake_worker", lambda: None)
+    database = connection.settings_dict["NAME"]
+    results: list[Any] = []
+    # The first batch has inserted the contact and not committed yet.
+    first = psycopg.connect(dbname=database, **_params())
+    first.execute(
+        "INSERT INTO contacts_contact (email, email_domain, custom, created_at, updated_at)"
+        " VALUES ('x@acme.com', 'acme.com', '{}', now(), now())"
+    )
+
+    def second() -> None:
+        try:
+            results.append(
+                race_retried(
+                    lambda: contacts_upsert(items=[{"email": "x@acme.com", "title": "CTO"}])
+                )
+            )
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not _waiting_on_a_lock(database):  # the second insert waits on the first's key
+        assert time.monotonic() < deadline, "the second batch never reached the contact's key"
+        time.sleep(0.01)
+    first.commit()
+    first.close()
+    thread.join(10)
+
+    assert [r.as_dict() for r in results] == [{"created": 0, "updated": 1}]
+    assert list(Contact.objects.values_list("email", "title")) == [("x@acme.com", "CTO")]
