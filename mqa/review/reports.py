@@ -6,11 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from mqa.models import ScoringModelVersion
 from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
@@ -148,10 +149,13 @@ def calibration_draft(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse(f"Cannot create the draft: {form.errors.as_text()}", status=400)
     data = form.cleaned_data
-    draft = scoring_model_draft_with_thresholds(
-        version_id=data["version"],
-        contact_total=data["contact_total"],
-        account_engagement=data["account_engagement"],
-        user=request.user,
-    )
+    try:
+        draft = scoring_model_draft_with_thresholds(
+            version_id=data["version"],
+            contact_total=data["contact_total"],
+            account_engagement=data["account_engagement"],
+            user=request.user,
+        )
+    except ScoringModelVersion.DoesNotExist:
+        raise Http404("no such scoring model version") from None
     return HttpResponseRedirect(reverse("admin:mqa_scoringmodelversion_change", args=[draft.pk]))

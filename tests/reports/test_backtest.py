@@ -234,3 +234,12 @@ def test_the_calibration_page_names_a_bad_field(admin_client, world):
     assert page.context["result"] is None
     assert "cutoff" in page.context["form"].errors
     assert ScoringModelVersion.objects.count() == 1
+
+
+def test_a_draft_from_an_unknown_version_is_a_404_and_creates_nothing(admin_client, active_model):
+    response = admin_client.post(
+        "/review/calibration/draft", {"version": 999, "contact_total": "60"}
+    )
+
+    assert response.status_code == 404
+    assert ScoringModelVersion.objects.count() == 1
