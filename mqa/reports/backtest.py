@@ -16,11 +16,9 @@ happened before T, label who converted within the horizon after T, and summarise
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Min, Q
 
 from accounts.models import Account, AccountSignal
@@ -28,9 +26,9 @@ from contacts.models import Contact, EngagementEvent
 from mqa.models import Handoff, ScoringModelVersion
 from mqa.reports.calibration import Scored, calibration_summary
 from mqa.reports.funnel import REACHES
-from mqa.scoring import CommitteeMember, score_account, score_contact
+from mqa.scoring import CommitteeMember
 from mqa.selectors import scoring_model_of
-from mqa.services.facts import account_facts, activities_by_owner, contact_facts
+from mqa.services.dry_run import accounts_scored, committee_member, contacts_scored
 
 LABELS = {"won": REACHES["won"], "sql": REACHES["sql"]}
 GOALS = ("f1", "rate")
@@ -61,15 +59,6 @@ def _first_conversions(label: str) -> tuple[dict[int, datetime], dict[int, datet
         keep(contacts, row["contact_id"], row["first"])
         keep(accounts, row["account_id"] or row["contact__account_id"], row["first"])
     return contacts, accounts
-
-
-def _id_chunks(queryset: Any, size: int) -> Iterator[list[int]]:
-    last = 0
-    while ids := list(
-        queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
-    ):
-        yield ids
-        last = ids[-1]
 
 
 def _label(first: datetime | None, cutoff: datetime, end: datetime) -> bool | None:
@@ -111,7 +100,6 @@ def calibration_backtest(
     model = scoring_model_of(version)
     end = cutoff + timedelta(days=horizon_days)
     converted_contacts, converted_accounts = _first_conversions(label)
-    chunk = settings.MQA_RESCORE_CHUNK
 
     contacts: list[Scored] = []
     committees: dict[int, list[CommitteeMember]] = defaultdict(list)
@@ -120,42 +108,26 @@ def calibration_backtest(
         | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
     )
     t = model.contact.thresholds
-    for ids in _id_chunks(existing, chunk):
-        events = activities_by_owner(
-            EngagementEvent,
-            "contact_id",
-            ids,
-            model.contact.engagement_rules,
-            cutoff,
-            before=cutoff,
+    for contact, result in contacts_scored(model.contact, existing, cutoff, before=cutoff):
+        if contact.account_id:
+            committees[contact.account_id].append(committee_member(contact, result))
+        converted = _label(converted_contacts.get(contact.id), cutoff, end)
+        if converted is None:
+            continue
+        eligible = result.status != "disqualified"
+        contacts.append(
+            Scored(
+                key=contact.email,
+                score=result.total,
+                qualifies_otherwise=eligible
+                and result.fit >= t.fit_floor
+                and result.engagement >= t.engagement_floor,
+                converted=converted,
+                fit=result.fit,
+                engagement=result.engagement,
+                eligible=eligible,
+            )
         )
-        for contact in Contact.objects.filter(id__in=ids).select_related("account"):
-            result = score_contact(
-                model.contact, contact_facts(contact), events.get(contact.id, ()), cutoff
-            )
-            if contact.account_id:
-                committees[contact.account_id].append(
-                    CommitteeMember(
-                        contact.email, contact.buying_role, result.status, result.engagement
-                    )
-                )
-            converted = _label(converted_contacts.get(contact.id), cutoff, end)
-            if converted is None:
-                continue
-            eligible = result.status != "disqualified"
-            contacts.append(
-                Scored(
-                    key=contact.email,
-                    score=result.total,
-                    qualifies_otherwise=eligible
-                    and result.fit >= t.fit_floor
-                    and result.engagement >= t.engagement_floor,
-                    converted=converted,
-                    fit=result.fit,
-                    engagement=result.engagement,
-                    eligible=eligible,
-                )
-            )
 
     accounts: list[Scored] = []
     existing_accounts = Account.objects.filter(
@@ -163,33 +135,25 @@ def calibration_backtest(
         | Q(pk__in=list(committees))
         | Q(pk__in=AccountSignal.objects.filter(occurred_at__lt=cutoff).values("account_id"))
     )
-    for ids in _id_chunks(existing_accounts, chunk):
-        signals = activities_by_owner(
-            AccountSignal, "account_id", ids, model.account.signal_rules, cutoff, before=cutoff
+    for account, rollup in accounts_scored(
+        model.account, existing_accounts, committees, cutoff, before=cutoff
+    ):
+        converted = _label(converted_accounts.get(account.id), cutoff, end)
+        if converted is None:
+            continue
+        eligible = rollup.status != "disqualified"
+        accounts.append(
+            Scored(
+                key=account.domain,
+                score=rollup.engagement,
+                qualifies_otherwise=eligible
+                and all(m["criterion"] == "engagement" for m in rollup.missing),
+                converted=converted,
+                fit=rollup.fit,
+                engagement=rollup.engagement,
+                eligible=eligible,
+            )
         )
-        for account in Account.objects.filter(id__in=ids):
-            rollup = score_account(
-                model.account,
-                account_facts(account),
-                committees.get(account.id, ()),
-                signals.get(account.id, ()),
-                cutoff,
-            )
-            converted = _label(converted_accounts.get(account.id), cutoff, end)
-            if converted is None:
-                continue
-            accounts.append(
-                Scored(
-                    key=account.domain,
-                    score=rollup.engagement,
-                    qualifies_otherwise=rollup.status != "disqualified"
-                    and all(m["criterion"] == "engagement" for m in rollup.missing),
-                    converted=converted,
-                    fit=rollup.fit,
-                    engagement=rollup.engagement,
-                    eligible=rollup.status != "disqualified",
-                )
-            )
 
     contact_floors = {
         "fit_floor": (

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Model
 from django.utils import timezone
 
-from accounts.models import Account, AccountSignal
-from contacts.models import Contact, EngagementEvent
+from accounts.models import Account
+from contacts.models import Contact
 from mqa.models import ScoringModelVersion
-from mqa.scoring import CommitteeMember, score_account, score_contact
+from mqa.scoring import CommitteeMember
 from mqa.selectors import scoring_model_of
-from mqa.services.facts import account_facts, activities_by_owner, contact_facts
-
-
-def _chunks(table: type[Model], size: int) -> Iterator[list[int]]:
-    last = 0
-    while True:
-        ids = list(
-            table._default_manager.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:size]
-        )
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
+from mqa.services.dry_run import accounts_scored, committee_member, contacts_scored
 
 
 class _Tally:
@@ -65,39 +48,16 @@ def scoring_model_preview(
     version = ScoringModelVersion.objects.get(pk=version_id)
     model = scoring_model_of(version)
     now = now or timezone.now()
-    chunk = settings.MQA_RESCORE_CHUNK
     contacts, accounts = _Tally(samples), _Tally(samples)
     committees: dict[int, list[CommitteeMember]] = defaultdict(list)
-    for ids in _chunks(Contact, chunk):
-        events = activities_by_owner(
-            EngagementEvent, "contact_id", ids, model.contact.engagement_rules, now
-        )
-        for contact in Contact.objects.filter(id__in=ids).select_related("account", "score"):
-            result = score_contact(
-                model.contact, contact_facts(contact), events.get(contact.id, ()), now
-            )
-            old = contact.score.status if hasattr(contact, "score") else "none"
-            contacts.add(contact.email, old, result.status)
-            if contact.account_id:
-                committees[contact.account_id].append(
-                    CommitteeMember(
-                        contact.email, contact.buying_role, result.status, result.engagement
-                    )
-                )
-    for ids in _chunks(Account, chunk):
-        signals = activities_by_owner(
-            AccountSignal, "account_id", ids, model.account.signal_rules, now
-        )
-        for account in Account.objects.filter(id__in=ids).select_related("score"):
-            rollup = score_account(
-                model.account,
-                account_facts(account),
-                committees.get(account.id, ()),
-                signals.get(account.id, ()),
-                now,
-            )
-            old = account.score.status if hasattr(account, "score") else "none"
-            accounts.add(account.domain, old, rollup.status)
+    for contact, result in contacts_scored(model.contact, Contact.objects.all(), now):
+        old = contact.score.status if hasattr(contact, "score") else "none"
+        contacts.add(contact.email, old, result.status)
+        if contact.account_id:
+            committees[contact.account_id].append(committee_member(contact, result))
+    for account, rollup in accounts_scored(model.account, Account.objects.all(), committees, now):
+        old = account.score.status if hasattr(account, "score") else "none"
+        accounts.add(account.domain, old, rollup.status)
     return {
         "model_version": version.version,
         "computed_at": now,

@@ -1,0 +1,75 @@
+"""Scoring with the pure engine, storing nothing: what a preview and a calibration backtest run.
+
+Records are read in primary-key chunks (`MQA_RESCORE_CHUNK`), so one chunk of records and their
+activities is in memory at a time; callers keep what they need of each result. With `before`,
+only activities that occurred strictly before it are read (a backtest's cut-off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from accounts.models import Account, AccountSignal
+from contacts.models import Contact, EngagementEvent
+from mqa.scoring import CommitteeMember, score_account, score_contact
+from mqa.scoring.types import AccountModel, AccountResult, ContactModel, ContactResult
+from mqa.services.facts import account_facts, activities_by_owner, contact_facts
+
+
+def pk_chunks(queryset: QuerySet, size: int) -> Iterator[list[int]]:
+    """The primary keys of `queryset`, ascending, `size` at a time."""
+    last = 0
+    while ids := list(
+        queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
+    ):
+        yield ids
+        last = ids[-1]
+
+
+def contacts_scored(
+    model: ContactModel,
+    contacts: QuerySet[Contact],
+    now: datetime,
+    *,
+    before: datetime | None = None,
+) -> Iterator[tuple[Contact, ContactResult]]:
+    """Each contact (with its account and stored score loaded) and its result at `now`."""
+    for ids in pk_chunks(contacts, settings.MQA_RESCORE_CHUNK):
+        events = activities_by_owner(
+            EngagementEvent, "contact_id", ids, model.engagement_rules, now, before=before
+        )
+        for contact in Contact.objects.filter(id__in=ids).select_related("account", "score"):
+            facts = contact_facts(contact)
+            yield contact, score_contact(model, facts, events.get(contact.id, ()), now)
+
+
+def committee_member(contact: Contact, result: ContactResult) -> CommitteeMember:
+    return CommitteeMember(contact.email, contact.buying_role, result.status, result.engagement)
+
+
+def accounts_scored(
+    model: AccountModel,
+    accounts: QuerySet[Account],
+    committees: Mapping[int, Sequence[CommitteeMember]],
+    now: datetime,
+    *,
+    before: datetime | None = None,
+) -> Iterator[tuple[Account, AccountResult]]:
+    """Each account (with its stored score loaded) and its rollup of `committees` at `now`."""
+    for ids in pk_chunks(accounts, settings.MQA_RESCORE_CHUNK):
+        signals = activities_by_owner(
+            AccountSignal, "account_id", ids, model.signal_rules, now, before=before
+        )
+        for account in Account.objects.filter(id__in=ids).select_related("score"):
+            rollup = score_account(
+                model,
+                account_facts(account),
+                committees.get(account.id, ()),
+                signals.get(account.id, ()),
+                now,
+            )
+            yield account, rollup
