@@ -21,6 +21,7 @@ from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.models import AccountScore, ContactScore, ScoringModelVersion
 from mqa.scoring import dump_document, parse_document
+from mqa.scoring.operators import OPERATORS
 from mqa.selectors import ActiveModel
 from mqa.services.bulk import account_scores_bulk, contact_scores_bulk
 from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
@@ -50,28 +51,7 @@ attributes = st.sampled_from(
 
 @st.composite
 def condition(draw: Any, key: str = "attribute", names: Any = attributes) -> dict[str, Any]:
-    op = draw(
-        st.sampled_from(
-            [
-                "eq",
-                "neq",
-                "in",
-                "not_in",
-                "contains",
-                "not_contains",
-                "starts_with",
-                "ends_with",
-                "regex",
-                "gt",
-                "gte",
-                "lt",
-                "lte",
-                "between",
-                "is_set",
-                "is_not_set",
-            ]
-        )
-    )
+    op = draw(st.sampled_from(OPERATORS))
     item: dict[str, Any] = {key: draw(names), "op": op}
     if op in ("eq", "neq"):
         item["value"] = draw(scalars)

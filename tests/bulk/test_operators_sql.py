@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mqa.bulk.compiler import BOOL, JSON, NUMBER, TEXT, Sql, _Conditions
-from mqa.scoring.operators import MISSING, evaluate
+from mqa.scoring.operators import MISSING, OPERATORS, evaluate
 from mqa.scoring.types import Condition
 
 pytestmark = [
@@ -22,24 +22,7 @@ TEXTS = st.sampled_from(
     ["vp", " VP ", "director", "", "   ", "Pricing", "/pricing?x", "200", "de", "v", "P"]
 )
 SCALARS = st.one_of(TEXTS, st.integers(-3, 300), st.sampled_from([200.0, 0.5]), st.booleans())
-OPS = [
-    "eq",
-    "neq",
-    "in",
-    "not_in",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "ends_with",
-    "regex",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "between",
-    "is_set",
-    "is_not_set",
-]
+OPS = list(OPERATORS)
 
 
 @st.composite
