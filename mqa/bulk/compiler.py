@@ -329,6 +329,18 @@ def _per_rule(sql: Sql, rules: tuple[ActivityRule, ...]) -> str:
     return f"SELECT * FROM (VALUES {rows}) v(rule, label, type)"
 
 
+def _fit_and_reasons(
+    sql: Sql, model: ContactModel | AccountModel, compile_: Any
+) -> tuple[str, str, str, str]:
+    """The match columns of the fit rules and disqualifiers, and the fit, its explanation and
+    the disqualifying reasons computed from them."""
+    matches = _matches(sql, [r.condition for r in model.fit_rules], compile_, "f") + _matches(
+        sql, [d.condition for d in model.disqualifiers], compile_, "d"
+    )
+    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap)
+    return matches, fit, fit_explained, _reasons(sql, model.disqualifiers)
+
+
 def contact_scores_sql(model: ContactModel, now: datetime, by_ids: bool = False) -> Sql:
     """A SELECT of (contact_id, fit, engagement, total, status, reasons, breakdown) for the
     contacts with `lo < id <= hi`, or `id = ANY(ids)` when `by_ids` (bind them beside the
@@ -337,11 +349,7 @@ def contact_scores_sql(model: ContactModel, now: datetime, by_ids: bool = False)
     totals = _activity_totals(
         sql, model.engagement_rules, "contacts_engagementevent", "contact_id", now, by_ids, "eng"
     )
-    matches = _matches(
-        sql, [r.condition for r in model.fit_rules], contact_condition, "f"
-    ) + _matches(sql, [d.condition for d in model.disqualifiers], contact_condition, "d")
-    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap)
-    reasons = _reasons(sql, model.disqualifiers)
+    matches, fit, fit_explained, reasons = _fit_and_reasons(sql, model, contact_condition)
     t = model.thresholds
     text = f"""
 WITH {totals},
@@ -388,11 +396,7 @@ def account_scores_sql(model: AccountModel, now: datetime, by_ids: bool = False)
     totals = _activity_totals(
         sql, model.signal_rules, "accounts_accountsignal", "account_id", now, by_ids, "sig"
     )
-    matches = _matches(
-        sql, [r.condition for r in model.fit_rules], account_condition, "f"
-    ) + _matches(sql, [d.condition for d in model.disqualifiers], account_condition, "d")
-    fit, fit_explained = _fit(sql, model.fit_rules, model.fit_cap)
-    reasons = _reasons(sql, model.disqualifiers)
+    matches, fit, fit_explained, reasons = _fit_and_reasons(sql, model, account_condition)
     t = model.thresholds
     text = f"""
 WITH {totals},
