@@ -10,7 +10,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mqa.bulk.compiler import BOOL, JSON, NUMBER, TEXT, Sql, _Conditions
+from mqa.bulk.conditions import BOOL, JSON, NUMBER, TEXT, Sql, _Conditions
 from mqa.scoring.operators import MISSING, OPERATORS, evaluate
 from mqa.scoring.types import Condition
 
