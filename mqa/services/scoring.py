@@ -245,38 +245,31 @@ def scores_recompute(
         )
 
 
+# Per kind of record: its table, the natural key webhooks carry, the status routing hands off.
+ANNOUNCED: dict[str, tuple[type[Contact] | type[Account], str, str]] = {
+    "contact": (Contact, "email", "mql"),
+    "account": (Account, "domain", "mqa"),
+}
+
+
 def transitions_announce(
     *, kind: str, changes: list[Any], active: ActiveModel, route: bool, now: datetime
 ) -> None:
     """Tell subscribers about status changes and hand qualified records to sales."""
     if not changes:
         return
-    if kind == "contact":
-        owner_field, entering, names = (
-            "contact_id",
-            "mql",
-            dict(
-                Contact.objects.filter(id__in=[c.contact_id for c in changes]).values_list(
-                    "id", "email"
-                )
-            ),
+    table, key, entering = ANNOUNCED[kind]
+    owner_field = f"{kind}_id"
+    names = dict(
+        table.objects.filter(id__in=[getattr(c, owner_field) for c in changes]).values_list(
+            "id", key
         )
-    else:
-        owner_field, entering, names = (
-            "account_id",
-            "mqa",
-            dict(
-                Account.objects.filter(id__in=[c.account_id for c in changes]).values_list(
-                    "id", "domain"
-                )
-            ),
-        )
-    key = "email" if kind == "contact" else "domain"
+    )
     webhook_events_emit(
         event_type=f"{kind}.status_changed",
         payloads=[
             {
-                f"{kind}_id": getattr(c, owner_field),
+                owner_field: getattr(c, owner_field),
                 key: names.get(getattr(c, owner_field)),
                 "from": c.from_status,
                 "to": c.to_status,
