@@ -22,11 +22,13 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from contacts.models import Contact
 from mqa.bulk.compiler import account_scores_sql, contact_scores_sql, in_scope
 from mqa.selectors import ActiveModel
 from mqa.services.scoring import transitions_announce
 
 CONTACT = {
+    "kind": "contact",
     "table": "contacts_contact",
     "scores": "mqa_contactscore",
     "key": "contact_id",
@@ -41,6 +43,7 @@ CONTACT = {
     "explanation": "n.breakdown || jsonb_build_object('disqualified_reasons', n.reasons)",
 }
 ACCOUNT = {
+    "kind": "account",
     "table": "accounts_account",
     "scores": "mqa_accountscore",
     "key": "account_id",
@@ -119,7 +122,6 @@ def _store(
 
 def _rescore(
     spec: dict[str, str],
-    kind: str,
     compiled: Any,
     *,
     active: ActiveModel,
@@ -131,11 +133,14 @@ def _rescore(
     ids: list[int] | None,
     skip_unchanged: bool,
 ) -> None:
-    """Store one scope's scores and announce its status changes."""
+    """Store one scope's scores and announce its status changes, in one transaction."""
     scope = {"lo": lo, "hi": hi, "ids": ids}
     params = {**compiled.params, **scope, "now": now, "version": active.id, "cause": cause}
-    changes = _store(spec, compiled.text, params, ids is not None, skip_unchanged)
-    transitions_announce(kind=kind, changes=changes, active=active, route=route, now=now)
+    with transaction.atomic():
+        changes = _store(spec, compiled.text, params, ids is not None, skip_unchanged)
+        transitions_announce(
+            kind=spec["kind"], changes=changes, active=active, route=route, now=now
+        )
 
 
 def contact_scores_bulk(
@@ -150,29 +155,25 @@ def contact_scores_bulk(
     skip_unchanged: bool = False,
 ) -> set[int]:
     """Rescore contacts `lo < id <= hi` (or exactly `ids`); with `ids`, returns their accounts."""
-    compiled = contact_scores_sql(active.model.contact, now, ids is not None)
-    with transaction.atomic():
-        _rescore(
-            CONTACT,
-            "contact",
-            compiled,
-            active=active,
-            now=now,
-            cause=cause,
-            route=route,
-            lo=lo,
-            hi=hi,
-            ids=ids,
-            skip_unchanged=skip_unchanged,
+    _rescore(
+        CONTACT,
+        contact_scores_sql(active.model.contact, now, ids is not None),
+        active=active,
+        now=now,
+        cause=cause,
+        route=route,
+        lo=lo,
+        hi=hi,
+        ids=ids,
+        skip_unchanged=skip_unchanged,
+    )
+    if ids is None:
+        return set()
+    return set(
+        Contact.objects.filter(id__in=ids, account_id__isnull=False).values_list(
+            "account_id", flat=True
         )
-        if ids is None:
-            return set()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT DISTINCT account_id FROM contacts_contact WHERE id = ANY(%s::bigint[]) AND account_id IS NOT NULL",
-                [ids],
-            )
-            return {row[0] for row in cursor.fetchall()}
+    )
 
 
 def account_scores_bulk(
@@ -187,18 +188,15 @@ def account_scores_bulk(
     skip_unchanged: bool = False,
 ) -> None:
     """Roll up accounts `lo < id <= hi` (or exactly `ids`) from the stored contact scores."""
-    compiled = account_scores_sql(active.model.account, now, ids is not None)
-    with transaction.atomic():
-        _rescore(
-            ACCOUNT,
-            "account",
-            compiled,
-            active=active,
-            now=now,
-            cause=cause,
-            route=route,
-            lo=lo,
-            hi=hi,
-            ids=ids,
-            skip_unchanged=skip_unchanged,
-        )
+    _rescore(
+        ACCOUNT,
+        account_scores_sql(active.model.account, now, ids is not None),
+        active=active,
+        now=now,
+        cause=cause,
+        route=route,
+        lo=lo,
+        hi=hi,
+        ids=ids,
+        skip_unchanged=skip_unchanged,
+    )
