@@ -76,8 +76,9 @@ def handoff_as_event(handoff: Handoff) -> dict[str, Any]:
 class _Router:
     """Round-robin state for one batch: queue positions (locked) and open counts."""
 
-    def __init__(self, config: RoutingConfig) -> None:
-        self.config = config
+    def __init__(self, config: RoutingConfig, model_version_id: int, now: datetime) -> None:
+        self.config, self.model_version_id, self.now = config, model_version_id, now
+        self.created: list[Handoff] = []
         names = sorted(q.name for q in config.queues)
         RoutingQueueState.objects.bulk_create(
             [RoutingQueueState(queue=name) for name in names], ignore_conflicts=True
@@ -100,7 +101,26 @@ class _Router:
     def last_by_queue(self) -> dict[str, str | None]:
         return {name: state.last_assignee for name, state in self.states.items()}
 
-    def took(self, decision: Decision) -> None:
+    def hand_off(self, decision: Decision, **fields: Any) -> None:
+        """Create the handoff as decided, unless the one-open-handoff constraint refuses it."""
+        handoff = Handoff(
+            created_at=self.now,
+            model_version_id=self.model_version_id,
+            assignee=decision.assignee,
+            queue=decision.queue,
+            unassigned=decision.unassigned,
+            decision=decision.as_dict(),
+            **fields,
+        )
+        try:
+            with transaction.atomic():  # a savepoint: the one-open-handoff constraint may refuse
+                handoff.save()
+        except IntegrityError:
+            return
+        self.created.append(handoff)
+        self._took(decision)
+
+    def _took(self, decision: Decision) -> None:
         if decision.assignee:
             self.open_counts[decision.assignee] += 1
         if decision.queue in self.states and decision.assignee and not decision.owner_used:
@@ -127,15 +147,6 @@ def _latest(field: str, ids: Iterable[int]) -> dict[int, Handoff]:
     return latest
 
 
-def _create(handoff: Handoff) -> Handoff | None:
-    try:
-        with transaction.atomic():  # a savepoint: the one-open-handoff constraint may refuse
-            handoff.save()
-    except IntegrityError:
-        return None
-    return handoff
-
-
 def handoffs_for_transitions(
     *,
     contacts_entering_mql: Iterable[int],
@@ -151,8 +162,7 @@ def handoffs_for_transitions(
     if not contact_ids and not account_ids:
         return []
     config = routing_config_get()
-    router = _Router(config)
-    created: list[Handoff] = []
+    router = _Router(config, model_version_id, now)
     latest = _latest("contact_id", contact_ids)
     for contact in (
         Contact.objects.filter(id__in=contact_ids).select_related("account").order_by("id")
@@ -165,48 +175,24 @@ def handoffs_for_transitions(
         decision = route_lead(
             config, contact_facts(contact), owner, router.last_by_queue, router.open_counts
         )
-        handoff = _create(
-            Handoff(
-                kind=Handoff.Kind.LEAD,
-                contact=contact,
-                account=None,
-                created_at=now,
-                due_at=now + timedelta(hours=config.lead_sla_hours),
-                model_version_id=model_version_id,
-                **_assignment(decision),
-            )
+        router.hand_off(
+            decision,
+            kind=Handoff.Kind.LEAD,
+            contact=contact,
+            due_at=now + timedelta(hours=config.lead_sla_hours),
         )
-        if handoff:
-            router.took(decision)
-            created.append(handoff)
     latest = _latest("account_id", account_ids)
     for account in Account.objects.filter(id__in=account_ids, is_target=True).order_by("id"):
         if not _may_hand_off(latest.get(account.id), config, now):
             continue
         decision = route_account(config, account.owner, router.last_by_queue, router.open_counts)
-        handoff = _create(
-            Handoff(
-                kind=Handoff.Kind.ACCOUNT,
-                account=account,
-                created_at=now,
-                due_at=now + timedelta(hours=config.account_sla_hours),
-                model_version_id=model_version_id,
-                **_assignment(decision),
-            )
+        router.hand_off(
+            decision,
+            kind=Handoff.Kind.ACCOUNT,
+            account=account,
+            due_at=now + timedelta(hours=config.account_sla_hours),
         )
-        if handoff:
-            router.took(decision)
-            created.append(handoff)
     webhook_events_emit(
-        event_type="handoff.created", payloads=[handoff_as_event(h) for h in created]
+        event_type="handoff.created", payloads=[handoff_as_event(h) for h in router.created]
     )
-    return created
-
-
-def _assignment(decision: Decision) -> dict[str, Any]:
-    return {
-        "assignee": decision.assignee,
-        "queue": decision.queue,
-        "unassigned": decision.unassigned,
-        "decision": decision.as_dict(),
-    }
+    return router.created
