@@ -85,18 +85,9 @@ class Cause(models.TextChoices):
     TIME = "time"
 
 
-class ContactScore(models.Model):
-    contact = models.OneToOneField(
-        "contacts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="score"
-    )
-    status = models.CharField(
-        max_length=12, choices=ContactStatus.choices, default=ContactStatus.NONE, db_index=True
-    )
-    fit = models.IntegerField(default=0)
-    engagement = models.FloatField(default=0)
-    total = models.FloatField(default=0)
-    disqualified_reasons = models.JSONField(default=list)
-    breakdown = models.JSONField(default=dict)
+class ScoreStamp(models.Model):
+    """When a score's status last changed, and which model version computed it when."""
+
     status_since = models.DateTimeField(null=True, blank=True)
     # Not indexed: a rescore changes it on every row it rewrites, and an indexed column
     # would make each such update a non-HOT one (new entries in every index of the table).
@@ -110,11 +101,28 @@ class ContactScore(models.Model):
     )
     computed_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        abstract = True
+
+
+class ContactScore(ScoreStamp):
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    status = models.CharField(
+        max_length=12, choices=ContactStatus.choices, default=ContactStatus.NONE, db_index=True
+    )
+    fit = models.IntegerField(default=0)
+    engagement = models.FloatField(default=0)
+    total = models.FloatField(default=0)
+    disqualified_reasons = models.JSONField(default=list)
+    breakdown = models.JSONField(default=dict)
+
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.status}"
 
 
-class AccountScore(models.Model):
+class AccountScore(ScoreStamp):
     account = models.OneToOneField(
         "accounts.Account", on_delete=models.CASCADE, primary_key=True, related_name="score"
     )
@@ -130,18 +138,6 @@ class AccountScore(models.Model):
     missing = models.JSONField(default=list)
     disqualified_reasons = models.JSONField(default=list)
     breakdown = models.JSONField(default=dict)
-    status_since = models.DateTimeField(null=True, blank=True)
-    # Not indexed: a rescore changes it on every row it rewrites, and an indexed column
-    # would make each such update a non-HOT one (new entries in every index of the table).
-    model_version = models.ForeignKey(
-        ScoringModelVersion,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    computed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.status}"
