@@ -8,6 +8,7 @@ current state, so a double click or a race changes things once; the loser gets
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from mqa.services.routing import handoff_as_event
 from mqa.services.webhooks import webhook_events_emit
 
 OUTCOME_RANK: dict[str | None, int] = {None: 0, "sql": 1, "opportunity": 2, "won": 3, "lost": 3}
+NEW_ORDER = 2**62  # above any stored id: where unsaved handoffs sort among stored ones
 
 
 class HandoffConflict(ValueError):
@@ -154,35 +156,49 @@ def handoff_outcomes_import(*, items: Iterable[Any]) -> dict[str, int]:
         ]
         if errors:
             raise BatchError(errors)
+        # Every handoff an outcome may move, loaded and locked once; new ones join the lists.
+        held: dict[tuple[str, int], list[tuple[datetime, int, Handoff]]] = defaultdict(list)
+        for h in (
+            Handoff.objects.select_for_update()
+            .filter(Q(contact_id__in=contacts.values()) | Q(account_id__in=accounts.values()))
+            .exclude(status=Handoff.Status.REJECTED)
+            .order_by("id")
+        ):
+            key = (
+                ("contact_id", h.contact_id) if h.contact_id else ("account_id", h.account_id or 0)
+            )
+            held[key].append((h.created_at, h.id, h))
+        moved: dict[int, Handoff] = {}
+        new: list[Handoff] = []
         for item in valid:
             owner = (
-                {"contact_id": contacts[item.email]}
+                ("contact_id", contacts[item.email])
                 if item.email
-                else {"account_id": accounts[item.domain or ""]}
+                else ("account_id", accounts[item.domain or ""])
             )
-            earlier = [
-                o for o, rank in OUTCOME_RANK.items() if o and rank < OUTCOME_RANK[item.outcome]
-            ]
-            current = (
-                Handoff.objects.select_for_update()
-                .filter(**owner, created_at__lte=item.at)
-                .exclude(status=Handoff.Status.REJECTED)
-                .filter(Q(outcome__isnull=True) | Q(outcome__in=earlier))
-                .order_by("-created_at", "-id")
-                .first()
+            rank = OUTCOME_RANK[item.outcome]
+            # The latest handoff created by then, without this outcome or a later one.
+            current = max(
+                (
+                    entry
+                    for entry in held[owner]
+                    if entry[0] <= item.at and OUTCOME_RANK[entry[2].outcome] < rank
+                ),
+                key=lambda entry: entry[:2],
+                default=None,
             )
             if current is not None:
-                current.status = Handoff.Status.ACCEPTED
-                current.accepted_at = current.accepted_at or item.accepted_at
-                current.outcome, current.outcome_at = item.outcome, item.at
-                current.save(
-                    update_fields=["status", "accepted_at", "outcome", "outcome_at", "updated_at"]
-                )
+                handoff = current[2]
+                handoff.status = Handoff.Status.ACCEPTED
+                handoff.accepted_at = handoff.accepted_at or item.accepted_at
+                handoff.outcome, handoff.outcome_at = item.outcome, item.at
+                if handoff.pk:
+                    moved[handoff.pk] = handoff
                 updated += 1
                 continue
-            Handoff.objects.create(
+            handoff = Handoff(
                 kind=Handoff.Kind.LEAD if item.email else Handoff.Kind.ACCOUNT,
-                **owner,
+                **{owner[0]: owner[1]},
                 status=Handoff.Status.ACCEPTED,
                 created_at=item.created_at or item.at,
                 accepted_at=item.accepted_at,
@@ -190,5 +206,15 @@ def handoff_outcomes_import(*, items: Iterable[Any]) -> dict[str, int]:
                 outcome_at=item.at,
                 decision={"imported": True},
             )
+            # Unsaved handoffs rank after every stored one of the same instant, in item order.
+            held[owner].append((handoff.created_at, NEW_ORDER + len(new), handoff))
+            new.append(handoff)
             created += 1
+        now = timezone.now()
+        for handoff in moved.values():
+            handoff.updated_at = now
+        Handoff.objects.bulk_update(
+            list(moved.values()), ["status", "accepted_at", "outcome", "outcome_at", "updated_at"]
+        )
+        Handoff.objects.bulk_create(new)
     return {"created": created, "updated": updated}

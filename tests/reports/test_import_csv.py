@@ -244,3 +244,20 @@ def test_a_column_missing_from_the_file_is_reported(tmp_path):
         "rejected: deals.csv row 1: lead_id: is not a column of the file"
     ]
     assert nothing_stored()
+
+
+def test_outcomes_of_one_lead_in_one_file_move_its_handoff_forward(tmp_path):
+    deals = "lead_id,stage,at\nL1,sql,2026-01-20\nL1,won,2026-02-01\n"
+    mapping = json.loads(json.dumps(MAPPING))
+    mapping["outcomes"]["columns"] |= {"outcome": "stage", "at": "at"}
+
+    out, _ = run(files(tmp_path, mapping, deals=deals))
+
+    assert "outcomes: 2 rows read; created 1, updated 1" in out.splitlines()
+    handoff = Handoff.objects.get()
+    assert (handoff.contact.email, handoff.outcome, handoff.outcome_at, handoff.created_at) == (
+        "l1@leads.example",
+        "won",
+        datetime(2026, 2, 1, tzinfo=UTC),
+        datetime(2026, 1, 20, tzinfo=UTC),
+    )
