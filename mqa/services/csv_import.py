@@ -108,8 +108,7 @@ def _refused(error: BatchError, section: Section, lines: list[int]) -> list[RowE
 
 
 def _add(total: dict[str, int], result: Any) -> None:
-    values = result.as_dict() if hasattr(result, "as_dict") else result
-    for key, value in values.items():
+    for key, value in result.as_dict().items():
         total[key] = total.get(key, 0) + (len(value) if isinstance(value, list) else value)
 
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.services import UpsertResult
 from contacts.models import Contact
 from contacts.schemas import email_or_invalid
 from mqa.batch import BatchError, Invalid, ItemError, validate_batch
@@ -128,7 +129,7 @@ def clean_outcome(item: OutcomeIn) -> OutcomeIn:
     return item
 
 
-def handoff_outcomes_import(*, items: Iterable[Any]) -> dict[str, int]:
+def handoff_outcomes_import(*, items: Iterable[Any]) -> UpsertResult:
     """Record historical outcomes, for funnel reports and calibration.
 
     An outcome moves the record's latest handoff created by then, not rejected and without a
@@ -217,4 +218,4 @@ def handoff_outcomes_import(*, items: Iterable[Any]) -> dict[str, int]:
             list(moved.values()), ["status", "accepted_at", "outcome", "outcome_at", "updated_at"]
         )
         Handoff.objects.bulk_create(new)
-    return {"created": created, "updated": updated}
+    return UpsertResult(created=created, updated=updated)
