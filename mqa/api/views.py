@@ -40,7 +40,7 @@ from mqa.services.handoffs import (
 )
 from mqa.services.models import NotADraft, scoring_model_import, scoring_model_publish
 from mqa.services.preview import scoring_model_preview
-from mqa.services.routing import routing_document_get, routing_document_put
+from mqa.services.routing import handoff_fields, routing_document_get, routing_document_put
 
 
 class PathError(serializers.Serializer):
@@ -249,17 +249,8 @@ class HandoffFilter(django_filters.FilterSet):
 def handoff_out(h: Handoff) -> dict[str, Any]:
     return {
         "id": h.id,
-        "kind": h.kind,
-        "status": h.status,
-        "outcome": h.outcome,
-        "contact_email": h.contact.email if h.contact else None,
-        "account_domain": h.account.domain if h.account else None,
-        "assignee": h.assignee,
-        "queue": h.queue,
-        "unassigned": h.unassigned,
-        "reason": h.reason,
+        **handoff_fields(h),
         "note": h.note,
-        "decision": h.decision,
         "created_at": h.created_at,
         "due_at": h.due_at,
         "sla_breached": h.sla_breached_at is not None,

@@ -54,9 +54,9 @@ def routing_document_put(*, document: Any) -> dict[str, Any]:
     return canonical
 
 
-def handoff_as_event(handoff: Handoff) -> dict[str, Any]:
+def handoff_fields(handoff: Handoff) -> dict[str, Any]:
+    """What a handoff says in the API and in webhooks alike (JSON-ready, no timestamps)."""
     return {
-        "handoff_id": handoff.id,
         "kind": handoff.kind,
         "status": handoff.status,
         "outcome": handoff.outcome,
@@ -68,8 +68,15 @@ def handoff_as_event(handoff: Handoff) -> dict[str, Any]:
         "queue": handoff.queue,
         "unassigned": handoff.unassigned,
         "reason": handoff.reason,
-        "due_at": handoff.due_at.isoformat() if handoff.due_at else None,
         "decision": handoff.decision,
+    }
+
+
+def handoff_as_event(handoff: Handoff) -> dict[str, Any]:
+    return {
+        "handoff_id": handoff.id,
+        **handoff_fields(handoff),
+        "due_at": handoff.due_at.isoformat() if handoff.due_at else None,
     }
 
 
