@@ -388,7 +388,3 @@ class RuleEditor:
         if key in SETTINGS_PATHS:
             return self.settings, SETTINGS_PATHS[key]
         return None, None
-
-
-def attribute_choices(prefix: str) -> list[str]:
-    return ACCOUNT_ATTRIBUTES if prefix.startswith("account") else CONTACT_ATTRIBUTES
