@@ -15,36 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mqa.scoring.attributes import ACCOUNT_FIELDS, BOOLEAN_FIELDS, CONTACT_FIELDS, NUMBER_FIELDS
 from mqa.scoring.operators import WHITESPACE
 from mqa.scoring.types import Condition
 
 WS = WHITESPACE
 TEXT, NUMBER, BOOL, JSON = "text", "number", "bool", "json"
-ACCOUNT_COLUMNS = {
-    "domain": TEXT,
-    "name": TEXT,
-    "industry": TEXT,
-    "employee_count": NUMBER,
-    "annual_revenue": NUMBER,
-    "country": TEXT,
-    "region": TEXT,
-    "tier": TEXT,
-    "is_target": BOOL,
-    "owner": TEXT,
-    "external_id": TEXT,
-}
-CONTACT_COLUMNS = {
-    "email": TEXT,
-    "first_name": TEXT,
-    "last_name": TEXT,
-    "title": TEXT,
-    "seniority": TEXT,
-    "job_function": TEXT,
-    "buying_role": TEXT,
-    "country": TEXT,
-    "lead_source": TEXT,
-    "email_domain": TEXT,
-}
+
+
+def _column_type(name: str) -> str:
+    return NUMBER if name in NUMBER_FIELDS else BOOL if name in BOOLEAN_FIELDS else TEXT
+
+
+ACCOUNT_COLUMNS = {name: _column_type(name) for name in sorted(ACCOUNT_FIELDS)}
+CONTACT_COLUMNS = {name: _column_type(name) for name in sorted(CONTACT_FIELDS)}
 
 
 @dataclass

@@ -41,6 +41,9 @@ CONTACT_FIELDS = frozenset(
         "email_domain",
     }
 )
+# The fields that are not strings (SPEC §2); every other field is text.
+NUMBER_FIELDS = frozenset({"employee_count", "annual_revenue"})
+BOOLEAN_FIELDS = frozenset({"is_target"})
 CUSTOM = "custom."
 ACCOUNT = "account."
 
