@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mqa.reports.funnel import rate
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -30,10 +32,6 @@ class Scored:
     eligible: bool = True
 
 
-def _ratio(part: float, whole: float) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
 def candidates(scores: Sequence[float], most: int = 200) -> list[float]:
     """Whole-number thresholds from 1 up to the highest score, at most `most` of them."""
     top = math.ceil(max(scores, default=0.0))
@@ -45,22 +43,22 @@ def curve(
     records: Sequence[Scored], thresholds: Sequence[float], passes: Callable[[Scored, float], bool]
 ) -> list[dict[str, Any]]:
     converted = sum(1 for r in records if r.converted)
-    base = _ratio(converted, len(records))
+    base = rate(converted, len(records))
     points = []
     for t in thresholds:
         chosen = [r for r in records if passes(r, t)]
         hits = sum(1 for r in chosen if r.converted)
-        rate = _ratio(hits, len(chosen))
-        recall = _ratio(hits, converted)
-        f1 = _ratio(2 * hits, len(chosen) + converted)  # = 2PR / (P + R)
+        conversion = rate(hits, len(chosen))
+        recall = rate(hits, converted)
+        f1 = rate(2 * hits, len(chosen) + converted)  # = 2PR / (P + R)
         points.append(
             {
                 "threshold": t,
                 "volume": len(chosen),
                 "converted": hits,
-                "conversion_rate": rate,
+                "conversion_rate": conversion,
                 "captured": recall,
-                "lift": _ratio(rate, base) if rate is not None and base else None,
+                "lift": rate(conversion, base) if conversion is not None and base else None,
                 "f1": f1,
             }
         )
@@ -112,7 +110,7 @@ def deciles(records: Sequence[Scored]) -> list[dict[str, Any]]:
                 "min_score": part[0].score if part else None,
                 "max_score": part[-1].score if part else None,
                 "converted": hits,
-                "conversion_rate": _ratio(hits, len(part)),
+                "conversion_rate": rate(hits, len(part)),
             }
         )
     return out
@@ -150,7 +148,7 @@ def calibration_summary(
     return {
         "population": len(records),
         "converted": converted,
-        "base_rate": _ratio(converted, len(records)),
+        "base_rate": rate(converted, len(records)),
         "current": next(p for p in total_curve if p["threshold"] == float(current)),
         "recommended": recommend(
             total_curve, goal=goal, current=float(current), target_rate=target_rate

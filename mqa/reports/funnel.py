@@ -62,7 +62,8 @@ class HandoffRow:
     sla_breached_at: datetime | None
 
 
-def rate(part: int, whole: int) -> float | None:
+def rate(part: float, whole: float) -> float | None:
+    """part / whole to 4 decimals; None over zero."""
     return round(part / whole, 4) if whole else None
 
 
