@@ -116,6 +116,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mqa.api.schema.document_unsupported_media_type",
+    ],
 }
 # Bulk bodies are capped at 1 MB by the API itself (413); let Django read a little more.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -89,3 +89,11 @@ def test_the_browsable_docs_are_served_from_local_static_files(client):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_a_body_that_is_not_json_is_a_documented_415(api):
+    response = api.post("/api/v1/reports/calibration", "cutoff=x", content_type="text/plain")
+
+    assert response.status_code == 415
+    responses = schema.raw_schema["paths"]["/api/v1/reports/calibration"]["post"]["responses"]
+    assert "415" in responses
