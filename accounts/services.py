@@ -7,7 +7,6 @@ writes data and the durable record of the rescoring it causes in one transaction
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,25 +18,16 @@ from accounts.schemas import AccountIn, SignalIn, clean_account, signal_cleaner
 from contacts.links import LinkChange, contacts_link_to_new_accounts
 from contacts.models import Contact
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import IngestResult, apply_changes, ingest_once
-from mqa.models import AccountScore
-from mqa.services.pipeline import ACCOUNT, CONTACT, work_add
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    created: int
-    updated: int
-
-    def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated}
+from mqa.ingest import IngestResult, UpsertResult, apply_changes, ingest_once
+from mqa.models import AccountScore, RecordKind
+from mqa.services.work_queue import work_add
 
 
 def link_changes_mark_stale(changes: Sequence[LinkChange]) -> None:
     """A contact that changed account is rescored, and so are both accounts."""
-    work_add(kind=CONTACT, ids=[c.contact_id for c in changes])
+    work_add(kind=RecordKind.CONTACT, ids=[c.contact_id for c in changes])
     work_add(
-        kind=ACCOUNT,
+        kind=RecordKind.ACCOUNT,
         ids=[i for c in changes for i in (c.old_account_id, c.new_account_id) if i is not None],
     )
 
@@ -69,10 +59,10 @@ def accounts_upsert(*, items: Iterable[Any]) -> UpsertResult:
         new = {d: f for d, f in merged.items() if d not in existing}
         created = _accounts_create(new, now) if new else []
         changed_ids = [a.id for a in changed]
-        work_add(kind=ACCOUNT, ids=[a.id for a in created] + changed_ids)
+        work_add(kind=RecordKind.ACCOUNT, ids=[a.id for a in created] + changed_ids)
         # Contacts see their account's fields (`account.<field>`), so they are stale too.
         work_add(
-            kind=CONTACT,
+            kind=RecordKind.CONTACT,
             ids=Contact.objects.filter(account_id__in=changed_ids).values_list("id", flat=True),
         )
     return UpsertResult(created=len(created), updated=len(merged) - len(new))
@@ -85,7 +75,7 @@ def accounts_ensure(*, domains: Iterable[str]) -> dict[str, int]:
     missing: dict[str, dict[str, Any]] = {domain: {} for domain in sorted(wanted - ids.keys())}
     if missing:
         created = _accounts_create(missing, timezone.now())
-        work_add(kind=ACCOUNT, ids=[a.id for a in created])
+        work_add(kind=RecordKind.ACCOUNT, ids=[a.id for a in created])
         ids.update({a.domain: a.id for a in created})
     return ids
 
@@ -101,5 +91,5 @@ def signals_ingest(*, items: Iterable[Any], now: datetime | None = None) -> Inge
             owner="account_id",
             owner_ids=[account_ids[item.account_domain] for item in valid],
         )
-        work_add(kind=ACCOUNT, ids=owners)
+        work_add(kind=RecordKind.ACCOUNT, ids=owners)
     return result

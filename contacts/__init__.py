@@ -1,0 +1,4 @@
+"""Contacts and engagement events (SPEC §2): models, ingest schemas, ingest services, the
+contact ↔ account link, selectors, api/. Ingest writes data and its work rows
+(`mqa.services.work_queue`) in one transaction and never imports the drain, the rescore or
+the tasks."""

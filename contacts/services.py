@@ -14,15 +14,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import UpsertResult, link_changes_mark_stale
+from accounts.services import link_changes_mark_stale
 from contacts.links import contacts_link
 from contacts.models import Contact, EngagementEvent
 from contacts.schemas import ContactIn, EventIn, clean_contact, event_cleaner
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import IngestResult, apply_changes, ingest_once
-from mqa.models import ContactScore
+from mqa.ingest import IngestResult, UpsertResult, apply_changes, ingest_once
+from mqa.models import ContactScore, RecordKind
 from mqa.scoring.normalize import email_domain
-from mqa.services.pipeline import CONTACT, work_add
+from mqa.services.work_queue import work_add
 
 
 def _contacts_create(fields_by_email: dict[str, dict[str, Any]], now: datetime) -> list[Contact]:
@@ -56,7 +56,7 @@ def contacts_upsert(*, items: Iterable[Any]) -> UpsertResult:
         new = {e: f for e, f in merged.items() if e not in existing}
         created = _contacts_create(new, now) if new else []
         link_changes_mark_stale(contacts_link(contacts=created + relink))
-        work_add(kind=CONTACT, ids=[c.id for c in created + changed])
+        work_add(kind=RecordKind.CONTACT, ids=[c.id for c in created + changed])
     return UpsertResult(created=len(created), updated=len(merged) - len(new))
 
 
@@ -83,5 +83,5 @@ def events_ingest(*, items: Iterable[Any], now: datetime | None = None) -> Inges
             owner="contact_id",
             owner_ids=[contact_ids[item.email] for item in valid],
         )
-        work_add(kind=CONTACT, ids=owners)
+        work_add(kind=RecordKind.CONTACT, ids=owners)
     return result

@@ -5,3 +5,7 @@ class MqaConfig(AppConfig):
     name = "mqa"
     verbose_name = "MQL / MQA scoring"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Register the Celery tasks that `mqa.dispatch` sends by name, in every process.
+        from mqa import tasks  # noqa: F401

@@ -1,4 +1,5 @@
-"""Shared ingest steps: idempotent event/signal storage and partial upserts (SPEC §2, §5).
+"""Shared ingest steps and their results: idempotent event/signal storage and partial upserts
+(SPEC §2, §5). Ground layer: imports models only, never a service.
 
 Re-sending an event with the same payload is a duplicate (ignored); with a different payload it
 is a conflict (reported; the stored event wins). The same holds within one batch.
@@ -7,18 +8,24 @@ is a conflict (reported; the stored event wins). The same holds within one batch
 from __future__ import annotations
 
 import json
-import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import psycopg
-from django.db import DatabaseError, IntegrityError, OperationalError, connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
-T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What an upsert of accounts, contacts or outcomes did (SPEC §7 `{"created", "updated"}`)."""
+
+    created: int
+    updated: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated}
 
 
 @dataclass
@@ -112,34 +119,3 @@ def apply_changes(
             changed.append(row)
             fields |= diff
     return changed, fields
-
-
-RACE_ATTEMPTS = 3
-# What a concurrent transaction can make PostgreSQL abort ours with, whole.
-RACES = (psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation)
-
-
-def _lost_race(error: DatabaseError) -> bool:
-    return isinstance(error, OperationalError | IntegrityError) and isinstance(
-        error.__cause__, RACES
-    )
-
-
-def race_retried(call: Callable[[], T]) -> T:
-    """Run a service again when a concurrent transaction made PostgreSQL abort it.
-
-    Concurrent batches upsert work rows for overlapping records in several statements, so two
-    can wait on each other (one is rolled back as a deadlock victim); and two batches can both
-    create the same new contact or account (the later insert breaks the unique key). Nothing
-    of the aborted transaction was stored, so running it again is safe, and the second time
-    it finds the other's rows and updates them. Only outside any atomic block: inside one, the
-    caller's transaction is the unit that must be retried.
-    """
-    for attempt in range(1, RACE_ATTEMPTS + 1):
-        try:
-            return call()
-        except DatabaseError as error:
-            if not _lost_race(error) or attempt == RACE_ATTEMPTS or connection.in_atomic_block:
-                raise
-            time.sleep(random.uniform(0.005, 0.05) * attempt)  # let the winner commit
-    raise AssertionError("unreachable")

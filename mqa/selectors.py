@@ -6,10 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
-from mqa.models import PendingWork, RescoreRun, ScoringModelVersion
+from mqa.models import (
+    AccountScore,
+    ContactScore,
+    Handoff,
+    PendingWork,
+    RescoreRun,
+    ScoringModelVersion,
+)
 from mqa.scoring import ScoringModel, parse_document
 
 
@@ -65,9 +72,6 @@ def pipeline_status_get(*, now: datetime | None = None) -> dict[str, Any]:
 
 def qualification_summary_get(*, near_miss_limit: int = 10, mqa_limit: int = 15) -> dict[str, Any]:
     """Counts by status, the MQAs with their committee, and target accounts one criterion short."""
-    from django.db.models import Count
-
-    from mqa.models import AccountScore, ContactScore
 
     def counts(queryset: Any) -> dict[str, int]:
         return dict(queryset.values_list("status").annotate(n=Count("pk")).order_by("status"))
@@ -122,6 +126,5 @@ def _round_robin(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]
 
 
 def handoff_list() -> Any:
-    from mqa.models import Handoff
 
     return Handoff.objects.select_related("contact", "account")

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from mqa.models import ScoringModelVersion
 from mqa.selectors import ActiveModel, scoring_model_active
 from mqa.services.api_keys import SCOPES, api_key_create
-from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from tests.factories import TEST_MODEL
 
 

@@ -106,3 +106,13 @@ def signal(
 def mql_events(email: str) -> list[dict[str, Any]]:
     """Engagement 70 under TEST_MODEL: a demo request and three pricing views."""
     return [event(email)] + [pricing_view(email) for _ in range(3)]
+
+
+def webhook_subscription(*, url: str, event_types: list[str]) -> Any:
+    """A subscriber, as the admin stores one (the target is checked by its form)."""
+    from mqa.models import WebhookSubscription
+    from mqa.services.webhooks import webhook_secret_new
+
+    return WebhookSubscription.objects.create(
+        url=url, secret=webhook_secret_new(), event_types=sorted(set(event_types))
+    )

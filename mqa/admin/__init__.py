@@ -1,5 +1,5 @@
 """The admin: scoring model editing, routing and handoffs, webhooks, computed outputs."""
 
-from mqa.admin import outputs, routing, scoring, webhooks
+from mqa.admin import model_versions, outputs, routing, webhooks
 
-__all__ = ["outputs", "routing", "scoring", "webhooks"]
+__all__ = ["model_versions", "outputs", "routing", "webhooks"]

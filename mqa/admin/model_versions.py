@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from mqa.admin.rule_editor import ACCOUNT_ATTRIBUTES, CONTACT_ATTRIBUTES, RuleEditor, friendly
 from mqa.models import RescoreRun, ScoringModelAudit, ScoringModelVersion
 from mqa.scoring import DocumentError
-from mqa.services.models import (
+from mqa.services.model_versions import (
     NotADraft,
     scoring_model_draft_from_active,
     scoring_model_draft_update,

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mqa.batch import BatchError
-from mqa.ingest import race_retried
+from mqa.retry import race_retried
 
 MAX_ITEMS = 1000
 MAX_BODY_BYTES = 1024 * 1024

@@ -38,7 +38,7 @@ from mqa.services.handoffs import (
     handoff_outcome_record,
     handoff_reject,
 )
-from mqa.services.models import NotADraft, scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import NotADraft, scoring_model_import, scoring_model_publish
 from mqa.services.preview import scoring_model_preview
 from mqa.services.routing import handoff_fields, routing_document_get, routing_document_put
 

@@ -174,7 +174,7 @@ def _fit_and_reasons(
 
 
 def contact_scores_sql(model: ContactModel, now: datetime, by_ids: bool = False) -> Sql:
-    """A SELECT of (contact_id, fit, engagement, total, status, reasons, breakdown) for the
+    """A SELECT of (contact_id, fit, engagement, total, status, disqualified_reasons, breakdown) for the
     contacts with `lo < id <= hi`, or `id = ANY(ids)` when `by_ids` (bind them beside the
     model's parameters)."""
     sql = Sql()
@@ -205,7 +205,7 @@ SELECT contact_id, fit, engagement::float8 AS engagement, round(fit + engagement
             AND fit + engagement >= {sql.p(t.total)} THEN 'mql'
        WHEN engagement > 0 AND engagement >= {sql.p(t.engaged)} THEN 'engaged'
        ELSE 'none' END AS status,
-  to_jsonb(reasons) AS reasons,
+  to_jsonb(reasons) AS disqualified_reasons,
   jsonb_build_object('fit', fit_explained, 'engagement', engagement_explained,
                      'disqualifiers', to_jsonb(reasons)) AS breakdown
 FROM scored"""
@@ -280,7 +280,7 @@ judged AS MATERIALIZED (
 )
 SELECT account_id, fit, engagement::float8 AS engagement, signal_score::float8 AS signal_score,
   engaged::int AS engaged_contacts, mql::int AS mql_contacts, to_jsonb(roles) AS roles_covered, missing,
-  to_jsonb(reasons) AS reasons,
+  to_jsonb(reasons) AS disqualified_reasons,
   CASE WHEN cardinality(reasons) > 0 THEN 'disqualified'
        WHEN missing = '[]'::jsonb THEN 'mqa'
        WHEN engaged > 0 OR signal_score > 0 THEN 'engaged'

@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
-from mqa.models.scoring import ScoringModelVersion
+from mqa.models.model_versions import ScoringModelVersion
 
 
 class RejectReason(models.TextChoices):

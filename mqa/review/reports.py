@@ -15,7 +15,7 @@ from mqa.models import ScoringModelVersion
 from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
-from mqa.services.models import scoring_model_draft_with_thresholds
+from mqa.services.model_versions import scoring_model_draft_with_thresholds
 
 
 class FunnelForm(forms.Form):

@@ -1,7 +1,7 @@
 """The scoring engine: SPEC §3–§4 as pure functions over frozen dataclasses.
 
-No Django, no clock, no settings. Services load records into these types, call
-`score_contact` / `score_account`, and store the results.
+No Django, no clock, no settings; imports nothing outside `mqa.scoring`. Services load
+records into these types, call `score_contact` / `score_account`, and store the results.
 """
 
 from mqa.scoring.document import dump_document, parse_document

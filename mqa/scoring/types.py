@@ -12,9 +12,6 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-CONTACT_STATUSES = ("none", "engaged", "mql", "disqualified")
-ACCOUNT_STATUSES = ("none", "engaged", "mqa", "disqualified")
-
 
 @dataclass(frozen=True)
 class Condition:

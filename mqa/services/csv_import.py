@@ -25,7 +25,7 @@ from contacts.schemas import ContactIn, EventIn, clean_contact, event_cleaner
 from contacts.services import contacts_upsert, events_ingest
 from mqa.batch import BatchError, validate_batch
 from mqa.imports.mapping import CellError, CsvMapping, Section, row_item
-from mqa.services.handoffs import OutcomeIn, clean_outcome, handoff_outcomes_import
+from mqa.services.handoffs import ImportedOutcomeIn, clean_outcome, handoff_outcomes_import
 
 CHUNK = 1000
 
@@ -42,7 +42,7 @@ TARGETS = {
     "contacts": Target(ContactIn, lambda now: clean_contact, contacts_upsert),
     "events": Target(EventIn, event_cleaner, events_ingest),
     "signals": Target(SignalIn, signal_cleaner, signals_ingest),
-    "outcomes": Target(OutcomeIn, lambda now: clean_outcome, handoff_outcomes_import),
+    "outcomes": Target(ImportedOutcomeIn, lambda now: clean_outcome, handoff_outcomes_import),
 }
 
 

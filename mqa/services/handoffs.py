@@ -19,10 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import UpsertResult
 from contacts.models import Contact
 from contacts.schemas import email_or_invalid
 from mqa.batch import BatchError, Invalid, ItemError, validate_batch
+from mqa.ingest import UpsertResult
 from mqa.models import Handoff
 from mqa.models.routing import RejectReason
 from mqa.schemas import AwareDatetime, domain_or_invalid
@@ -106,7 +106,7 @@ def handoffs_mark_breached(*, now: datetime | None = None) -> int:
     return len(breached)
 
 
-class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
+class ImportedOutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
     """A historical outcome (import_csv): of a contact (`email`) or an account (`domain`)."""
 
     outcome: Literal["sql", "opportunity", "won", "lost"]
@@ -117,7 +117,7 @@ class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
     accepted_at: AwareDatetime | None = None
 
 
-def clean_outcome(item: OutcomeIn) -> OutcomeIn:
+def clean_outcome(item: ImportedOutcomeIn) -> ImportedOutcomeIn:
     if (item.email is None) == (item.domain is None):
         raise Invalid("email", "give exactly one of email (a lead) or domain (an account)")
     if item.email is not None:
@@ -137,7 +137,7 @@ def handoff_outcomes_import(*, items: Iterable[Any]) -> UpsertResult:
     handoff (created at `created_at`, else at the outcome). Nothing is routed or announced: this
     is history. A record that does not exist is an error of its item; nothing is stored then.
     """
-    valid = validate_batch(items, OutcomeIn, clean_outcome)
+    valid = validate_batch(items, ImportedOutcomeIn, clean_outcome)
     created = updated = 0
     with transaction.atomic():
         contacts = dict(

@@ -1,4 +1,7 @@
-"""Scoring model versions: import as a draft, publish (activate and rescore everything)."""
+"""Scoring model versions: import as a draft, edit, publish (activate and rescore everything).
+
+Orchestration layer: publishing starts a rescore run (`mqa.services.rescore`).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from mqa.batch import has_nul
 from mqa.models import RescoreRun, ScoringModelAudit, ScoringModelVersion
 from mqa.scoring import DocumentError, dump_document, parse_document
 from mqa.scoring.diff import document_changes
+from mqa.services.rescore import rescore_lanes_send
 
 
 class NotADraft(ValueError):
@@ -125,8 +129,6 @@ def scoring_model_publish(
 
     `route` says whether qualifications caused by this rescore are handed to sales.
     """
-    from mqa.services.rescore import rescore_lanes_send
-
     now = now or timezone.now()
     with transaction.atomic():
         versions = {

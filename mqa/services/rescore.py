@@ -10,6 +10,9 @@ never lost. Finishing takes the run's row lock, so finishers are serialised: the
 leaves no pending contact chunk moves the run to the account phase (accounts roll up stored
 contact scores, so they wait for every contact) and wakes the other lanes; the last account
 chunk ends the run. The sweeper re-sends lanes for a run without progress for a lease.
+
+Orchestration layer: imports the steps (scores, announce) and the work queue; lanes are sent
+through `mqa.dispatch`.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
-from mqa.models import Cause, Checkpoint, RescoreChunk, RescoreRun
+from mqa import dispatch
+from mqa.models import Cause, Checkpoint, RecordKind, RescoreChunk, RescoreRun
 from mqa.scoring.types import ActivityRule
 from mqa.selectors import ActiveModel, scoring_model_active
-from mqa.services.bulk import account_scores_bulk, contact_scores_bulk
-from mqa.services.pipeline import ACCOUNT, CONTACT, work_add
-from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
+from mqa.services.announce import transitions_announce
+from mqa.services.scores import scores_recompute_range, store_in_use
+from mqa.services.work_queue import work_add
 
 TIME_REFRESH = "time_refresh"
 LAST_ID = 2**63 - 1  # the last chunk of a phase is open-ended: records created meanwhile count
@@ -45,41 +49,29 @@ class Step(Enum):
     OVER = "over"  # the run is done or superseded
 
 
-def _rescore_ids(
-    phase: str, chunk: RescoreChunk, active: ActiveModel, run: RescoreRun, now: datetime
-) -> int:
-    """Rescore one chunk: set-based on PostgreSQL, record by record elsewhere; returns how
-    many records it covered."""
-    table = Contact if phase == RescoreRun.Phase.CONTACTS else Account
-    scope = table.objects.filter(pk__gt=chunk.lo, pk__lte=chunk.hi)
-    contacts, cause, route = phase == RescoreRun.Phase.CONTACTS, Cause.PUBLISH, run.route
-    if connection.vendor == "postgresql":
-        count = scope.count()
-        bulk = contact_scores_bulk if contacts else account_scores_bulk
-        if count:
-            bulk(
-                lo=chunk.lo,
-                hi=chunk.hi,
-                active=active,
-                now=now,
-                cause=cause,
-                route=route,
-                skip_unchanged=True,
-            )
-        return count
-    ids = list(scope.order_by("pk").values_list("pk", flat=True))
-    if ids and contacts:
-        contact_scores_recompute(contact_ids=ids, active=active, now=now, cause=cause, route=route)
-    elif ids:
-        account_scores_recompute(account_ids=ids, active=active, now=now, cause=cause, route=route)
-    return len(ids)
+def _chunk_rescore(chunk: RescoreChunk, active: ActiveModel, run: RescoreRun, now: datetime) -> int:
+    """Rescore one chunk and announce its changes; returns how many records it covered."""
+    contacts = chunk.phase == RescoreRun.Phase.CONTACTS
+    table = Contact if contacts else Account
+    count = table.objects.filter(pk__gt=chunk.lo, pk__lte=chunk.hi).count()
+    if count:
+        transitions = scores_recompute_range(
+            kind=RecordKind.CONTACT if contacts else RecordKind.ACCOUNT,
+            lo=chunk.lo,
+            hi=chunk.hi,
+            active=active,
+            now=now,
+            cause=Cause.PUBLISH,
+        )
+        transitions_announce(transitions=transitions, active=active, route=run.route, now=now)
+    return count
 
 
 def _chunk_size(phase: str, count: int) -> int:
     """Records per chunk: a few chunks per lane, so the lanes stay busy to the end, but not
     more — every chunk of a phase reads most pages of the activity table (one record's
     events are spread over it) — and at most the configured size, which bounds memory."""
-    if connection.vendor != "postgresql":
+    if not store_in_use().set_based:
         return int(settings.MQA_RESCORE_CHUNK)
     largest = (
         settings.MQA_BULK_ACCOUNT_CHUNK
@@ -160,7 +152,7 @@ def _rescore_step(run_id: int) -> Step:
                 return Step.OVER
             # The phase moved on since this lane read it: claim from the next one.
             return Step.WORKED if run.phase != phase else Step.IDLE
-        count = _rescore_ids(phase, chunk, active, run, now)
+        count = _chunk_rescore(chunk, active, run, now)
         _chunk_finish(run_id, chunk, count, timezone.now())
     return Step.WORKED
 
@@ -206,10 +198,8 @@ def rescore_run_advance(*, run_id: int, budget_seconds: float | None = None) -> 
 def rescore_lanes_send(*, run_id: int, lanes: int | None = None) -> None:
     """Start `lanes` workers (default `MQA_RESCORE_LANES`) on a run; extra ones find nothing
     to claim and stop."""
-    from mqa.tasks import rescore_run_advance as rescore_run_advance_task
-
     for _ in range(settings.MQA_RESCORE_LANES if lanes is None else lanes):
-        rescore_run_advance_task.delay(run_id)
+        dispatch.send("rescore_run_advance", run_id)
 
 
 def rescore_runs_resume_stalled(*, now: datetime) -> list[int]:
@@ -263,8 +253,8 @@ def scores_refresh_for_time(*, now: datetime | None = None) -> tuple[int, int]:
         account_ids = AccountSignal.objects.filter(
             _time_sensitive(active.model.account.signal_rules, since, now)
         ).values_list("account_id", flat=True)
-        contacts = work_add(kind=CONTACT, ids=contact_ids.distinct(), cause=Cause.TIME)
-        accounts = work_add(kind=ACCOUNT, ids=account_ids.distinct(), cause=Cause.TIME)
+        contacts = work_add(kind=RecordKind.CONTACT, ids=contact_ids.distinct(), cause=Cause.TIME)
+        accounts = work_add(kind=RecordKind.ACCOUNT, ids=account_ids.distinct(), cause=Cause.TIME)
         checkpoint.at = now
         checkpoint.save(update_fields=["at"])
     return contacts, accounts

@@ -1,10 +1,14 @@
 """Handoffs created by status transitions (SPEC §6), and the routing document.
 
-Called inside the scoring transaction, after a status change was stored: a contact entering
+Called by the announce step (`mqa.services.announce`) in the transaction that stored the
+status changes: a contact entering
 `mql` outside target accounts gets a lead handoff; a target account entering `mqa` gets an
 account handoff. One open handoff per record; after a rejection a new one needs a fresh
 entry, and not before the cooldown. Queue positions are locked in name order, so concurrent
 workers hand out round-robin turns one at a time.
+
+Step layer, below announce and feedback: imports the pure routing rules, the webhook outbox
+and the facts loader.
 """
 
 from __future__ import annotations

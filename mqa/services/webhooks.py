@@ -7,6 +7,8 @@ down delays them, nothing more). Failed attempts back off exponentially; after
 `MQA_WEBHOOK_MAX_ATTEMPTS` a delivery is dead, visible in the admin with a retry action.
 Targets that resolve to loopback, private or link-local addresses are refused unless
 `MQA_WEBHOOKS_ALLOW_PRIVATE` is set.
+
+Imports models and the task seam (`mqa.dispatch`) only: every layer above may emit.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from mqa import dispatch
 from mqa.models import WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -78,19 +81,6 @@ def webhook_target_check(url: str) -> None:
             )
 
 
-def webhook_subscription_create(
-    *, url: str, event_types: Iterable[str], secret: str | None = None
-) -> WebhookSubscription:
-    webhook_target_check(url)
-    events = sorted(set(event_types))
-    unknown = [e for e in events if e not in WebhookSubscription.Event.values]
-    if unknown or not events:
-        raise ValueError(f"event types must be among {', '.join(WebhookSubscription.Event.values)}")
-    return WebhookSubscription.objects.create(
-        url=url, secret=secret or webhook_secret_new(), event_types=events
-    )
-
-
 def webhook_events_emit(*, event_type: str, payloads: list[dict[str, Any]]) -> int:
     """Queue `payloads` for every active subscriber of `event_type`, in this transaction."""
     if not payloads:
@@ -118,12 +108,10 @@ def webhook_events_emit(*, event_type: str, payloads: list[dict[str, Any]]) -> i
 
 
 def wake_webhook_sender() -> None:
-    from mqa.tasks import webhooks_deliver as webhooks_deliver_task
-
     try:
-        webhooks_deliver_task.delay()
+        dispatch.send("webhooks_deliver")
     except Exception:
-        if webhooks_deliver_task.app.conf.task_always_eager:
+        if dispatch.runs_in_process():
             raise
         logger.warning("could not reach the broker; deliveries wait for the sweeper")
 

@@ -12,7 +12,7 @@ import pytest
 from mqa.admin.rule_editor import RuleEditor, format_value, parse_value, parse_where
 from mqa.models import ScoringModelAudit, ScoringModelVersion
 from mqa.scoring import dump_document, parse_document
-from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from tests.factories import TEST_MODEL
 
 DEFAULT = dump_document(

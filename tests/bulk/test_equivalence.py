@@ -1,10 +1,12 @@
-"""The SQL rescore equals the pure engine on generated data (PostgreSQL only).
+"""The set-based store equals the record-by-record store on generated data (PostgreSQL only).
 
 Hypothesis generates a scoring model — fit rules over typed, custom and account attributes
 with every operator kind, engagement and signal rules with `where`, `max_count`, windows and
 half-lives, disqualifiers, role weights, thresholds — and a small world of accounts,
-contacts, events and signals. Both paths score it as of the same instant; scores agree
-within 0.01 and statuses agree unless a score lies within 0.01 of its threshold (SPEC §4).
+contacts, events and signals. Both stores score it from the same start as of the same
+instant, and everything they write is compared: score rows, history rows and the transitions
+they return. Scores agree within 0.01 and statuses (so history and transitions) agree unless
+a score lies within 0.01 of its threshold (SPEC §4).
 """
 
 from __future__ import annotations
@@ -19,12 +21,18 @@ from hypothesis import strategies as st
 
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
-from mqa.models import AccountScore, ContactScore, ScoringModelVersion
+from mqa.models import (
+    AccountScore,
+    AccountStatusChange,
+    ContactScore,
+    ContactStatusChange,
+    ScoringModelVersion,
+)
 from mqa.scoring import dump_document, parse_document
 from mqa.scoring.operators import OPERATORS
 from mqa.selectors import ActiveModel
-from mqa.services.bulk import account_scores_bulk, contact_scores_bulk
-from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
+from mqa.services.stores import Scope, Store, Transition, records
+from mqa.services.stores import sql as set_based
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -274,10 +282,54 @@ def _store_world(data: dict[str, Any]) -> None:
         )
 
 
-def _snapshot() -> tuple[dict[int, Any], dict[int, Any]]:
-    contacts = {s.contact_id: s for s in ContactScore.objects.all()}
-    accounts = {s.account_id: s for s in AccountScore.objects.all()}
-    return contacts, accounts
+EVERYTHING = Scope.between(0, 10**12)
+
+
+def _written(store: Store, active: ActiveModel) -> dict[str, Any]:
+    """What a store writes from the stored world: its transitions, scores and history rows
+    (then rolled back, so that the other store starts from the same state)."""
+    with transaction.atomic():
+        transitions = [
+            *store.contacts(scope=EVERYTHING, active=active, now=NOW, cause="publish"),
+            *store.accounts(scope=EVERYTHING, active=active, now=NOW, cause="publish"),
+        ]
+        written = {
+            "transitions": {(t.kind, t.record_id): t for t in transitions},
+            "contacts": {s.contact_id: s for s in ContactScore.objects.all()},
+            "accounts": {s.account_id: s for s in AccountScore.objects.all()},
+            "contact_history": {h.contact_id: h for h in ContactStatusChange.objects.all()},
+            "account_history": {h.account_id: h for h in AccountStatusChange.objects.all()},
+        }
+        assert len(written["contact_history"]) == ContactStatusChange.objects.count()
+        assert len(written["account_history"]) == AccountStatusChange.objects.count()
+        transaction.set_rollback(True)
+    return written
+
+
+def _same_change(py: Any, sql_: Any, history: bool) -> None:
+    """A status change as both stores state it: the history row, or the transition."""
+    if py is None or sql_ is None:
+        assert py is sql_, (py, sql_)
+        return
+    assert (py.from_status, py.to_status, py.cause) == (
+        sql_.from_status,
+        sql_.to_status,
+        sql_.cause,
+    )
+    assert py.scores.keys() == sql_.scores.keys()
+    for name, value in py.scores.items():
+        assert _close(value, sql_.scores[name]), (name, py.scores, sql_.scores)
+    if isinstance(py, Transition):
+        assert (py.kind, py.record_id) == (sql_.kind, sql_.record_id)
+    if history:
+        assert (py.changed_at, py.model_version_id) == (sql_.changed_at, sql_.model_version_id)
+        assert py.explanation.keys() == sql_.explanation.keys()
+        for key in ("fit", "disqualifiers", "disqualified_reasons", "roles_covered"):
+            assert py.explanation.get(key) == sql_.explanation.get(key), key
+        if "missing" in py.explanation:
+            assert [m["criterion"] for m in py.explanation["missing"]] == [
+                m["criterion"] for m in sql_.explanation["missing"]
+            ]
 
 
 def _close(a: float, b: float) -> bool:
@@ -306,27 +358,11 @@ def test_sql_rescore_equals_the_pure_engine(document, data):
         )
         active = ActiveModel(version.id, 1, parsed)
         _store_world(data)
-        # Record by record through the pure engine (`scores_recompute` would take the
-        # set-based path on PostgreSQL and compare the SQL with itself).
-        contact_scores_recompute(
-            contact_ids=list(Contact.objects.values_list("id", flat=True)),
-            active=active,
-            now=NOW,
-            cause="publish",
-            route=False,
-        )
-        account_scores_recompute(
-            account_ids=list(Account.objects.values_list("id", flat=True)),
-            active=active,
-            now=NOW,
-            cause="publish",
-            route=False,
-        )
-        py_contacts, py_accounts = _snapshot()
-        contact_scores_bulk(lo=0, hi=10**12, active=active, now=NOW, cause="publish", route=False)
-        account_scores_bulk(lo=0, hi=10**12, active=active, now=NOW, cause="publish", route=False)
-        sql_contacts, sql_accounts = _snapshot()
+        py_written = _written(records.STORE, active)
+        sql_written = _written(set_based.STORE, active)
         transaction.set_rollback(True)
+    py_contacts, py_accounts = py_written["contacts"], py_written["accounts"]
+    sql_contacts, sql_accounts = sql_written["contacts"], sql_written["accounts"]
 
     t = parsed.contact.thresholds
     for key, py in py_contacts.items():
@@ -341,6 +377,12 @@ def test_sql_rescore_equals_the_pure_engine(document, data):
         )
         if not _near(py.engagement, [t.engagement_floor, t.engaged, 0, t.total - py.fit]):
             assert sql.status == py.status, (py.status, sql.status, py.breakdown, sql.breakdown)
+            assert (sql.status_since, sql.model_version_id) == (py.status_since, version.id)
+            for kind in ("contact_history", "transitions"):
+                at = key if kind == "contact_history" else ("contact", key)
+                _same_change(
+                    py_written[kind].get(at), sql_written[kind].get(at), kind != "transitions"
+                )
         assert [r["label"] for r in sql.breakdown["engagement"]] == [
             r["label"] for r in py.breakdown["engagement"]
         ]
@@ -366,4 +408,10 @@ def test_sql_rescore_equals_the_pure_engine(document, data):
         ), (py.engagement, sql.engagement)
         if not _near(py.engagement, [a.engagement]) and not 0 < py.signal_score <= 0.011:
             assert sql.status == py.status
+            assert (sql.status_since, sql.model_version_id) == (py.status_since, version.id)
+            for kind in ("account_history", "transitions"):
+                at = key if kind == "account_history" else ("account", key)
+                _same_change(
+                    py_written[kind].get(at), sql_written[kind].get(at), kind != "transitions"
+                )
             assert [m["criterion"] for m in sql.missing] == [m["criterion"] for m in py.missing]

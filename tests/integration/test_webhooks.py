@@ -11,12 +11,17 @@ from standardwebhooks import Webhook
 
 from accounts.services import accounts_upsert
 from contacts.services import contacts_upsert, events_ingest
-from mqa.models import Handoff, WebhookDelivery, WebhookSubscription
+from mqa.models import (
+    AccountStatusChange,
+    ContactStatusChange,
+    Handoff,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from mqa.services.handoffs import handoff_accept, handoffs_mark_breached
 from mqa.services.routing import routing_document_put
-from mqa.services.webhooks import webhook_subscription_create
 from tests.conftest import publish
-from tests.factories import mql_events
+from tests.factories import mql_events, webhook_subscription
 from tests.integration.conftest import use_broker, wait_for
 from tests.receiver import Receiver
 
@@ -38,7 +43,7 @@ def all_delivered() -> bool:
 def test_every_event_arrives_signed_and_retries_keep_their_id(
     celery_processes, receiver, test_document
 ):
-    subscription = webhook_subscription_create(
+    subscription = webhook_subscription(
         url=receiver.url, event_types=WebhookSubscription.Event.values
     )
     routing_document_put(
@@ -82,16 +87,25 @@ def test_every_event_arrives_signed_and_retries_keep_their_id(
     assert {d.attempts for d in deliveries} == {3}
     assert receiver.delivered_ids() == {d.webhook_id for d in deliveries}
     assert Counter(r.webhook_id for r in receiver.requests) == {d.webhook_id: 3 for d in deliveries}
+    changes = 0
     for request in receiver.requests:
         payload = Webhook(subscription.secret).verify(request.body, request.headers)
         assert payload["type"] in WebhookSubscription.Event.values
+        if payload["type"].endswith(".status_changed"):
+            # The scores arrive as the object the history row stored (not as JSON text).
+            kind, data = payload["type"].split(".")[0], payload["data"]
+            history = ContactStatusChange if kind == "contact" else AccountStatusChange
+            stored = history.objects.get(**{f"{kind}_id": data[f"{kind}_id"]}, to_status=data["to"])
+            assert data["scores"] == stored.scores
+            changes += 1
+    assert changes == 3 * 3  # three changes, each delivered three times
 
 
 def test_a_change_committed_while_the_broker_is_down_is_delivered_when_it_is_back(
     celery_processes, receiver, broker
 ):
     receiver.fail_first = 0
-    webhook_subscription_create(url=receiver.url, event_types=["handoff.updated"])
+    webhook_subscription(url=receiver.url, event_types=["handoff.updated"])
     handoff = Handoff.objects.create(kind="lead", created_at=timezone.now())
     use_broker("redis://127.0.0.1:1/0")  # nothing listens there
 

@@ -20,7 +20,7 @@ from mqa.models import (
 )
 from mqa.selectors import pipeline_status_get, scoring_model_active
 from mqa.services.pipeline import pipeline_sweep
-from mqa.services.scoring import scores_recompute
+from mqa.services.scores import scores_recompute
 from tests.conftest import publish
 from tests.factories import mql_events, pricing_view
 from tests.integration.conftest import use_broker, wait_for

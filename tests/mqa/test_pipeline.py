@@ -16,9 +16,11 @@ from mqa.models import (
     ContactScore,
     ContactStatusChange,
     PendingWork,
+    RecordKind,
 )
 from mqa.selectors import pipeline_status_get
-from mqa.services.pipeline import CONTACT, pipeline_process, work_add, work_claim, work_release
+from mqa.services.pipeline import pipeline_process
+from mqa.services.work_queue import work_add, work_claim, work_release
 from tests.factories import event, mql_events, pricing_view
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +113,7 @@ def test_processing_twice_changes_nothing(active_model):
     )
 
     contacts = Contact.objects.values_list("id", flat=True)
-    work_add(kind=CONTACT, ids=contacts)
+    work_add(kind=RecordKind.CONTACT, ids=contacts)
     pipeline_process()
 
     after = list(
@@ -142,7 +144,7 @@ def test_a_record_touched_while_a_worker_has_it_stays_pending(active_model):
     claimed = work_claim(limit=10, now=timezone.now())
     assert [c.kind for c in claimed] == ["contact"]
 
-    work_add(kind=CONTACT, ids=[claimed[0].object_id])
+    work_add(kind=RecordKind.CONTACT, ids=[claimed[0].object_id])
     work_release(claimed=claimed)
 
     assert PendingWork.objects.count() == 1

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from contacts.services import contacts_upsert, events_ingest
 from mqa.models import ContactScore, ContactStatusChange, RescoreRun, ScoringModelVersion
 from mqa.scoring import DocumentError
-from mqa.services.models import NotADraft, scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import NotADraft, scoring_model_import, scoring_model_publish
 from mqa.services.rescore import rescore_run_advance
 from tests.factories import TEST_MODEL, mql_events
 

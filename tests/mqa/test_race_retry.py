@@ -14,10 +14,11 @@ from django.db import OperationalError, connection, connections, transaction
 from accounts.models import Account
 from contacts.models import Contact
 from contacts.services import contacts_upsert, events_ingest
-from mqa.ingest import RACE_ATTEMPTS, race_retried
+from mqa import dispatch
 from mqa.models import ContactScore, PendingWork
+from mqa.retry import RACE_ATTEMPTS, race_retried
 from mqa.services import pipeline
-from mqa.services.scoring import scores_recompute
+from mqa.services.scores import scores_recompute
 from tests.factories import mql_events
 
 
@@ -85,7 +86,7 @@ def test_inside_a_callers_transaction_the_caller_must_retry():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_pipeline_batch_that_deadlocks_is_scored_on_the_next_attempt(active_model, monkeypatch):
-    monkeypatch.setattr(pipeline, "wake_worker", lambda: None)  # the test drains, not on_commit
+    monkeypatch.setattr(dispatch, "send", lambda task, *args: None)  # the test drains
     contacts_upsert(items=[{"email": "jo@acme.com", "seniority": "vp"}])
     events_ingest(items=mql_events("jo@acme.com"))
     real, calls = scores_recompute, []
@@ -96,7 +97,7 @@ def test_a_pipeline_batch_that_deadlocks_is_scored_on_the_next_attempt(active_mo
             raise deadlock()
         return real(**kwargs)
 
-    monkeypatch.setattr("mqa.services.scoring.scores_recompute", once_deadlocked)
+    monkeypatch.setattr(pipeline, "scores_recompute", once_deadlocked)
 
     assert pipeline.pipeline_process() == 1
 
@@ -107,13 +108,13 @@ def test_a_pipeline_batch_that_deadlocks_is_scored_on_the_next_attempt(active_mo
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_pipeline_batch_is_handed_back_at_once(active_model, monkeypatch):
-    monkeypatch.setattr(pipeline, "wake_worker", lambda: None)
+    monkeypatch.setattr(dispatch, "send", lambda task, *args: None)
     contacts_upsert(items=[{"email": "jo@acme.com"}])
 
-    def broken(claimed, now):
+    def broken(**kwargs):
         raise RuntimeError("worker bug")
 
-    monkeypatch.setattr(pipeline, "_process_batch", broken)
+    monkeypatch.setattr(pipeline, "scores_recompute", broken)
 
     with pytest.raises(RuntimeError):
         pipeline.pipeline_process()
@@ -142,7 +143,7 @@ def _params() -> dict[str, Any]:
 def test_two_batches_creating_the_same_new_contact_both_succeed(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
-    monkeypatch.setattr(pipeline, "wake_worker", lambda: None)
+    monkeypatch.setattr(dispatch, "send", lambda task, *args: None)
     database = connection.settings_dict["NAME"]
     results: list[Any] = []
     # The first batch has inserted the contact and not committed yet.

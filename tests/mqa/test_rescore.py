@@ -15,6 +15,7 @@ from accounts.models import Account
 from accounts.services import accounts_upsert
 from contacts.models import Contact
 from contacts.services import contacts_upsert, events_ingest
+from mqa import dispatch
 from mqa.models import (
     AccountScore,
     AccountStatusChange,
@@ -25,10 +26,9 @@ from mqa.models import (
 )
 from mqa.selectors import scoring_model_active
 from mqa.services import rescore
-from mqa.services.bulk import contact_scores_bulk
-from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from mqa.services.pipeline import pipeline_sweep
-from mqa.services.scoring import account_scores_recompute, contact_scores_recompute
+from mqa.services.stores import Scope, records, sql
 from tests.factories import TEST_MODEL, event, mql_events, pricing_view
 
 CONTACT_STATUSES = {
@@ -75,11 +75,20 @@ def given_three_accounts_and_eight_contacts() -> None:
 
 
 def published_run(monkeypatch: pytest.MonkeyPatch) -> tuple[RescoreRun, list[Any]]:
-    """Publish TEST_MODEL with the lanes recorded instead of sent: the test plays the workers."""
+    """Publish TEST_MODEL with the lanes recorded instead of sent: the test plays the workers.
+
+    `sent` lists the run id of every lane sent; other tasks are sent as usual.
+    """
     sent: list[Any] = []
-    monkeypatch.setattr(
-        rescore, "rescore_lanes_send", lambda *, run_id, lanes=None: sent.append((run_id, lanes))
-    )
+    send = dispatch.send
+
+    def record_lanes(task: str, *args: Any) -> None:
+        if task == "rescore_run_advance":
+            sent.append(args[0])
+        else:
+            send(task, *args)
+
+    monkeypatch.setattr(dispatch, "send", record_lanes)
     version = scoring_model_import(document=TEST_MODEL)
     return scoring_model_publish(version_id=version.id, route=True), sent
 
@@ -158,7 +167,7 @@ def test_lanes_working_concurrently_reach_the_state_of_a_synchronous_recompute(
     small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     run, sent = published_run(monkeypatch)
-    assert sent == [(run.id, None)]
+    assert sent == [run.id] * 2  # MQA_RESCORE_LANES
 
     start = threading.Barrier(lanes)
     finished: list[bool] = []
@@ -173,7 +182,7 @@ def test_lanes_working_concurrently_reach_the_state_of_a_synchronous_recompute(
     run.refresh_from_db()
     assert (run.state, run.phase, run.done, run.total) == ("done", "accounts", 11, 11)
     assert finished == [True] * lanes
-    assert sent == [(run.id, None), (run.id, 1)]  # the other lanes woken for the accounts
+    assert sent == [run.id] * 3  # and the other lane woken for the accounts
     assert (
         list(RescoreChunk.objects.order_by("phase", "lo").values_list("phase", "state"))
         == [("accounts", "done")] * 2 + [("contacts", "done")] * 4
@@ -182,19 +191,17 @@ def test_lanes_working_concurrently_reach_the_state_of_a_synchronous_recompute(
     stored = scores()
     active = scoring_model_active()
     assert active is not None
-    contact_scores_recompute(
-        contact_ids=list(Contact.objects.values_list("id", flat=True)),
+    records.contacts_write(
+        scope=Scope.of(Contact.objects.values_list("id", flat=True)),
         active=active,
         now=run.started_at,
         cause="publish",
-        route=True,
     )
-    account_scores_recompute(
-        account_ids=list(Account.objects.values_list("id", flat=True)),
+    records.accounts_write(
+        scope=Scope.of(Account.objects.values_list("id", flat=True)),
         active=active,
         now=run.started_at,
         cause="publish",
-        route=True,
     )
     assert scores() == stored
     assert final_state() == EXPECTED  # the record-by-record path changes nothing
@@ -256,7 +263,7 @@ def test_a_chunk_held_by_a_slow_lane_is_skipped_not_redone_and_the_rest_goes_on(
             heartbeat_at=run.heartbeat_at - timedelta(seconds=61)
         )
         pipeline_sweep()
-        assert sent == [(run.id, None), (run.id, None)]
+        assert sent == [run.id] * 4  # the lanes of the publish, then the sweeper's
         assert rescore.rescore_run_advance(run_id=run.id) is True
         run.refresh_from_db()
         assert (run.state, run.done) == ("running", 6)
@@ -275,16 +282,13 @@ def test_a_lane_that_fails_mid_chunk_leaves_it_pending_and_it_is_done_once(setti
     small_chunks(settings)
     given_three_accounts_and_eight_contacts()
     run, _ = published_run(monkeypatch)
-    path = (
-        "contact_scores_bulk" if connection.vendor == "postgresql" else "contact_scores_recompute"
-    )
-    real = getattr(rescore, path)
+    real = rescore.scores_recompute_range
 
     def dies(**kwargs: Any) -> None:
         real(**kwargs)  # the scores are written, then the worker is lost before commit
         raise ConnectionError("worker lost")
 
-    monkeypatch.setattr(rescore, path, dies)
+    monkeypatch.setattr(rescore, "scores_recompute_range", dies)
     with pytest.raises(ConnectionError):
         rescore.rescore_run_advance(run_id=run.id)
     run.refresh_from_db()
@@ -292,7 +296,7 @@ def test_a_lane_that_fails_mid_chunk_leaves_it_pending_and_it_is_done_once(setti
     assert set(RescoreChunk.objects.values_list("state", flat=True)) == {"pending"}
     assert ContactStatusChange.objects.count() == 0
 
-    monkeypatch.setattr(rescore, path, real)
+    monkeypatch.setattr(rescore, "scores_recompute_range", real)
     assert rescore.rescore_run_advance(run_id=run.id) is True
     run.refresh_from_db()
     assert (run.state, run.done) == ("done", 11)
@@ -349,8 +353,12 @@ def test_a_publish_rewrites_every_score_with_its_version_and_a_redone_chunk_writ
     active = scoring_model_active()
     assert active is not None
     later = timezone.now()
-    contact_scores_bulk(
-        active=active, now=later, cause="publish", route=True, lo=0, hi=10**9, skip_unchanged=True
+    sql.contacts_write(
+        scope=Scope.between(0, 10**9),
+        active=active,
+        now=later,
+        cause="publish",
+        skip_unchanged=True,
     )
     again = {s.contact.email: s.computed_at for s in ContactScore.objects.select_related("contact")}
     assert again == {e: after[e].computed_at for e in after}
@@ -380,8 +388,8 @@ def test_scores_computed_for_a_model_published_over_meanwhile_are_not_stored(mon
     assert old is not None
 
     # A lane that read the old model before the publish reaches its chunk's update after it.
-    contact_scores_bulk(
-        lo=0, hi=rescore.LAST_ID, active=old, now=timezone.now(), cause="publish", route=True
+    sql.contacts_write(
+        scope=Scope.between(0, rescore.LAST_ID), active=old, now=timezone.now(), cause="publish"
     )
 
     assert set(ContactScore.objects.values_list("status", flat=True)) == {"none"}

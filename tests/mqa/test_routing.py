@@ -17,7 +17,7 @@ from mqa.services.handoffs import (
     handoff_reject,
     handoffs_mark_breached,
 )
-from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from mqa.services.pipeline import pipeline_process
 from mqa.services.rescore import rescore_run_advance
 from mqa.services.routing import routing_document_put

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from contacts.services import contacts_upsert, events_ingest
 from mqa.models import ContactScore, ContactStatusChange, PendingWork, RescoreRun
-from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from mqa.services.pipeline import pipeline_process, pipeline_sweep
 from mqa.services.rescore import scores_refresh_for_time
 from tests.factories import TEST_MODEL, event, pricing_view

@@ -10,7 +10,8 @@ from django.db import transaction
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from mqa.models import Handoff, WebhookDelivery
+from mqa.admin.webhooks import WebhookSubscriptionForm
+from mqa.models import Handoff, WebhookDelivery, WebhookSubscription
 from mqa.services.handoffs import handoff_accept
 from mqa.services.webhooks import (
     WebhookTargetRefused,
@@ -18,10 +19,10 @@ from mqa.services.webhooks import (
     webhook_events_emit,
     webhook_secret_new,
     webhook_sign,
-    webhook_subscription_create,
     webhook_target_check,
     webhooks_deliver,
 )
+from tests.factories import webhook_subscription
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +65,12 @@ def test_signatures_verify_with_the_standard_webhooks_library():
 def test_loopback_private_and_link_local_targets_are_refused(url):
     with pytest.raises(WebhookTargetRefused):
         webhook_target_check(url)
-    with pytest.raises(WebhookTargetRefused):
-        webhook_subscription_create(url=url, event_types=["handoff.created"])
+    form = WebhookSubscriptionForm(
+        data={"url": url, "secret": webhook_secret_new(), "event_types": ["handoff.created"]}
+    )
+    assert not form.is_valid()
+    assert list(form.errors) == ["url"]
+    assert not WebhookSubscription.objects.exists()
 
 
 def test_a_setting_allows_private_targets(settings):
@@ -75,7 +80,7 @@ def test_a_setting_allows_private_targets(settings):
 
 
 def test_deliveries_are_written_in_the_transaction_of_the_change(receiver):
-    webhook_subscription_create(url=receiver.url, event_types=["handoff.updated"])
+    webhook_subscription(url=receiver.url, event_types=["handoff.updated"])
     with pytest.raises(RuntimeError), transaction.atomic():
         webhook_events_emit(event_type="handoff.updated", payloads=[{"id": 1}])
         raise RuntimeError("the change is rolled back")
@@ -86,7 +91,7 @@ def test_deliveries_are_written_in_the_transaction_of_the_change(receiver):
 
 
 def test_a_failed_delivery_is_retried_with_the_same_id_and_verifies(receiver, db):
-    subscription = webhook_subscription_create(url=receiver.url, event_types=["handoff.updated"])
+    subscription = webhook_subscription(url=receiver.url, event_types=["handoff.updated"])
     handoff = Handoff.objects.create(kind="lead", created_at="2026-11-24T10:00:00Z")
 
     handoff_accept(handoff_id=handoff.id)
@@ -107,7 +112,7 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_verifies(receiver, db
 def test_a_delivery_dies_after_the_last_attempt_and_can_be_retried(receiver, settings):
     settings.MQA_WEBHOOK_MAX_ATTEMPTS = 2
     receiver.fail_first = 5
-    webhook_subscription_create(url=receiver.url, event_types=["handoff.updated"])
+    webhook_subscription(url=receiver.url, event_types=["handoff.updated"])
     webhook_events_emit(event_type="handoff.updated", payloads=[{"id": 7}])
 
     assert webhooks_deliver() == 0

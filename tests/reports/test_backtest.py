@@ -14,7 +14,7 @@ from mqa.models import Handoff, ScoringModelVersion
 from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.scoring import Activity, score_contact
 from mqa.services.facts import contact_facts
-from mqa.services.models import scoring_model_draft_with_thresholds
+from mqa.services.model_versions import scoring_model_draft_with_thresholds
 from tests.factories import event, pricing_view, signal
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from contacts.models import Contact, EngagementEvent
 from mqa.models import Handoff
 from mqa.reports.backtest import calibration_backtest
-from mqa.services.models import scoring_model_import
+from mqa.services.model_versions import scoring_model_import
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MQA_OLIST_DIR", ROOT.parent / "shared" / "data" / "olist"))

@@ -14,7 +14,7 @@ from accounts.models import Account
 from mqa.demo import demo_data_build, demo_data_load
 from mqa.models import AccountScore
 from mqa.review.selectors import review_lead_queue
-from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from mqa.services.rescore import rescore_run_advance
 from mqa.services.routing import routing_document_put
 

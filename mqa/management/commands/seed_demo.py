@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Account
 from mqa.demo import demo_data_build, demo_data_load
 from mqa.selectors import scoring_model_active
-from mqa.services.models import scoring_model_import, scoring_model_publish
+from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "default_model.json"
 

@@ -1,0 +1,46 @@
+"""Running a transaction again when PostgreSQL aborted it for a concurrent one's sake.
+
+Ground layer: used by the drain (`mqa.services.pipeline`) and the API views alike.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import psycopg
+from django.db import DatabaseError, IntegrityError, OperationalError, connection
+
+T = TypeVar("T")
+
+RACE_ATTEMPTS = 3
+# What a concurrent transaction can make PostgreSQL abort ours with, whole.
+RACES = (psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation)
+
+
+def _lost_race(error: DatabaseError) -> bool:
+    return isinstance(error, OperationalError | IntegrityError) and isinstance(
+        error.__cause__, RACES
+    )
+
+
+def race_retried(call: Callable[[], T]) -> T:
+    """Run a service again when a concurrent transaction made PostgreSQL abort it.
+
+    Concurrent batches upsert work rows for overlapping records in several statements, so two
+    can wait on each other (one is rolled back as a deadlock victim); and two batches can both
+    create the same new contact or account (the later insert breaks the unique key). Nothing
+    of the aborted transaction was stored, so running it again is safe, and the second time
+    it finds the other's rows and updates them. Only outside any atomic block: inside one, the
+    caller's transaction is the unit that must be retried.
+    """
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            return call()
+        except DatabaseError as error:
+            if not _lost_race(error) or attempt == RACE_ATTEMPTS or connection.in_atomic_block:
+                raise
+            time.sleep(random.uniform(0.005, 0.05) * attempt)  # let the winner commit
+    raise AssertionError("unreachable")

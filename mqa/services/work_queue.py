@@ -1,0 +1,123 @@
+"""The durable work queue between ingest and scoring (SPEC §5).
+
+Ingest calls `work_add` inside its own transaction, so accepted data and the record of the
+work it causes commit together; the Celery task is only a wake-up call sent after commit.
+A lost wake-up (broker down, worker killed) delays scoring but loses nothing: the sweeper
+re-sends it while claimable work is waiting. Workers lease rows, so a killed worker's rows
+come back after `MQA_WORK_LEASE_SECONDS`.
+
+Store layer: imports models and the task seam only. Ingest writes here; the drain
+(`mqa.services.pipeline`) claims and releases here; nothing here knows how work is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mqa import dispatch
+from mqa.models import Cause, PendingWork, RecordKind
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    kind: RecordKind
+    object_id: int
+    token: uuid.UUID
+    cause: str
+
+
+def work_add(*, kind: RecordKind, ids: Iterable[int], cause: str = Cause.INGEST) -> int:
+    """Mark records stale (idempotent per record); wake a worker when the transaction commits."""
+    now = timezone.now()
+    rows = [
+        PendingWork(kind=kind, object_id=i, token=uuid.uuid4(), cause=cause, enqueued_at=now)
+        for i in sorted(set(ids))
+    ]
+    if not rows:
+        return 0
+    PendingWork.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["kind", "object_id"],
+        # A new token makes a worker that is busy with the old one leave the row in place.
+        update_fields=["token", "leased_until"],
+        batch_size=1000,
+    )
+    transaction.on_commit(wake_worker)
+    return len(rows)
+
+
+def wake_worker() -> None:
+    """Send one processing task; a broker failure is logged, the sweeper will send it later."""
+    try:
+        dispatch.send("pipeline_process")
+    except Exception:
+        # The data is committed; a failure here only delays scoring (the sweeper retries).
+        logger.exception(
+            "could not run or send the scoring task; pending work waits for the sweeper"
+        )
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+
+
+def work_waiting(*, now: datetime) -> bool:
+    """Whether any work can be claimed now (none leased to a live worker)."""
+    return PendingWork.objects.filter(_claimable(now)).exists()
+
+
+def work_claim(*, limit: int, now: datetime) -> list[Claimed]:
+    """Lease up to `limit` claimable rows, oldest first — new data before time refreshes.
+
+    Skips rows other workers lock. Work caused by ingest goes first so that a large time
+    refresh (decay of every engaged contact) never delays what was just ingested.
+    """
+    lease = now + timedelta(seconds=settings.MQA_WORK_LEASE_SECONDS)
+    rows: list[tuple[Any, ...]] = []
+    with transaction.atomic():
+        for urgent in (True, False):
+            by_cause = Q(cause=Cause.INGEST) if urgent else ~Q(cause=Cause.INGEST)
+            rows += list(
+                PendingWork.objects.filter(_claimable(now), by_cause)
+                .order_by("enqueued_at", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", "kind", "object_id", "token", "cause")[: limit - len(rows)]
+            )
+            if len(rows) >= limit:
+                break
+        PendingWork.objects.filter(id__in=[row[0] for row in rows]).update(leased_until=lease)
+    return [
+        Claimed(RecordKind(kind), object_id, token, cause)
+        for _, kind, object_id, token, cause in rows
+    ]
+
+
+def _untouched(claimed: Iterable[Claimed]) -> Q:
+    """The claimed rows that nobody marked stale again since the claim (same token)."""
+    condition = Q(pk__in=[])
+    for item in claimed:
+        condition |= Q(kind=item.kind, object_id=item.object_id, token=item.token)
+    return condition
+
+
+def work_release(*, claimed: Iterable[Claimed]) -> None:
+    """Delete finished rows, but only where nobody touched them since they were claimed."""
+    PendingWork.objects.filter(_untouched(claimed)).delete()
+
+
+def work_unlease(*, claimed: Iterable[Claimed]) -> None:
+    """Make claimed rows claimable again at once, after a failed attempt."""
+    PendingWork.objects.filter(_untouched(claimed)).update(leased_until=None)
