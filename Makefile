@@ -30,6 +30,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(EMBEDDED) $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: install
