@@ -205,6 +205,8 @@ FORMSETS: dict[str, tuple[type[forms.Form], tuple[str, ...], str]] = {
     "account_disq": (DisqualifierForm, ("account", "disqualifiers"), "Account disqualifiers"),
     "role_weights": (RoleWeightForm, ("account", "role_weights"), "Buying-role weights"),
 }
+# Each setting's path in the document and its field in SettingsForm: the form's initial values
+# and the document it makes are both read off this table.
 SETTINGS_PATHS = {
     "name": "name",
     "contact.fit.cap": "contact_fit_cap",
@@ -266,6 +268,26 @@ def _get(document: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+def _put(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        document = document.setdefault(key, {})
+    document[path[-1]] = value
+
+
+# The one setting that is a list in the document and comma-separated text in the form.
+LISTED = "account_required_roles"
+
+
+def _shown(field: str, value: Any) -> Any:
+    return ", ".join(value) if field == LISTED else value
+
+
+def _parsed(field: str, value: Any) -> Any:
+    if field == LISTED:
+        return [role.strip() for role in (value or "").split(",") if role.strip()]
+    return value
+
+
 class RuleEditor:
     """The bound or unbound forms for one draft, and the document they make."""
 
@@ -279,19 +301,12 @@ class RuleEditor:
             else:
                 initial = [form.initial_from(rule) for rule in found or []]  # type: ignore[attr-defined]
             self.formsets[prefix] = factory(data, initial=initial, prefix=prefix)
-        c, a = document["contact"], document["account"]
         self.settings = SettingsForm(
             data,
             prefix="settings",
             initial={
-                "name": document["name"],
-                "contact_fit_cap": c["fit"]["cap"],
-                "contact_engagement_cap": c["engagement"]["cap"],
-                **{f"contact_{k}": v for k, v in c["thresholds"].items()},
-                "account_fit_cap": a["fit"]["cap"],
-                **{f"account_{k}": v for k, v in a["thresholds"].items() if k != "required_roles"},
-                "account_required_roles": ", ".join(a["thresholds"]["required_roles"]),
-                "default_role_weight": a["default_role_weight"],
+                field: _shown(field, _get(document, tuple(path.split("."))))
+                for path, field in SETTINGS_PATHS.items()
             },
         )
         self._sources: dict[str, list[forms.Form]] = {}
@@ -317,46 +332,19 @@ class RuleEditor:
     def document(self) -> dict[str, Any]:
         """Call after `is_valid()`: the document the forms describe."""
         s = self.settings.cleaned_data
-        rules = {
-            prefix: [f.to_rule() for f in self._kept(prefix)]  # type: ignore[attr-defined]
-            for prefix in FORMSETS
-            if prefix != "role_weights"
-        }
-        weights = {
-            f.cleaned_data["role"].strip(): f.cleaned_data["weight"]
-            for f in self._kept("role_weights")
-        }
-        roles = [r.strip() for r in (s["account_required_roles"] or "").split(",") if r.strip()]
-        return {
-            "format": "mqa.scoring-model/v1",
-            "name": s["name"],
-            "contact": {
-                "fit": {"cap": s["contact_fit_cap"], "rules": rules["contact_fit"]},
-                "engagement": {"cap": s["contact_engagement_cap"], "rules": rules["engagement"]},
-                "disqualifiers": rules["contact_disq"],
-                "thresholds": {
-                    "fit_floor": s["contact_fit_floor"],
-                    "engagement_floor": s["contact_engagement_floor"],
-                    "total": s["contact_total"],
-                    "engaged": s["contact_engaged"],
-                },
-            },
-            "account": {
-                "fit": {"cap": s["account_fit_cap"], "rules": rules["account_fit"]},
-                "signals": {"rules": rules["signals"]},
-                "disqualifiers": rules["account_disq"],
-                "role_weights": weights,
-                "default_role_weight": s["default_role_weight"],
-                "thresholds": {
-                    "fit_floor": s["account_fit_floor"],
-                    "engagement": s["account_engagement"],
-                    "min_engaged_contacts": s["account_min_engaged_contacts"],
-                    "min_roles": s["account_min_roles"],
-                    "required_roles": roles,
-                    "min_mql_contacts": s["account_min_mql_contacts"],
-                },
-            },
-        }
+        document: dict[str, Any] = {"format": "mqa.scoring-model/v1"}
+        for prefix, (_, path, _) in FORMSETS.items():
+            if prefix == "role_weights":
+                value: Any = {
+                    f.cleaned_data["role"].strip(): f.cleaned_data["weight"]
+                    for f in self._kept(prefix)
+                }
+            else:
+                value = [f.to_rule() for f in self._kept(prefix)]  # type: ignore[attr-defined]
+            _put(document, path, value)
+        for dotted, field in SETTINGS_PATHS.items():
+            _put(document, tuple(dotted.split(".")), _parsed(field, s[field]))
+        return document
 
     def add_errors(self, errors: list[tuple[str, str]]) -> None:
         """Put document errors on the fields they name."""
