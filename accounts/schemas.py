@@ -21,8 +21,11 @@ from mqa.schemas import (
     occurred_at_or_invalid,
     type_or_invalid,
 )
+from mqa.scoring.attributes import ACCOUNT_FIELDS, BOOLEAN_FIELDS, NUMBER_FIELDS
 
-TEXT_FIELDS = ("name", "industry", "region", "tier", "owner", "external_id", "country")
+# The account fields rules see (SPEC §3, `mqa.scoring.attributes`) that are text; the domain
+# has its own normalisation.
+TEXT_FIELDS = tuple(sorted(ACCOUNT_FIELDS - NUMBER_FIELDS - BOOLEAN_FIELDS - {"domain"}))
 
 
 class AccountIn(msgspec.Struct, forbid_unknown_fields=True):

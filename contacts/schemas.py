@@ -21,17 +21,12 @@ from mqa.schemas import (
     occurred_at_or_invalid,
     type_or_invalid,
 )
+from mqa.scoring.attributes import CONTACT_FIELDS
 from mqa.scoring.normalize import normalize_email, normalize_role
 
-TEXT_FIELDS = (
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "job_function",
-    "country",
-    "lead_source",
-)
+# The text fields rules see (SPEC §3, `mqa.scoring.attributes`) that are trimmed as they are;
+# the email and the buying role have their own normalisation, the email domain is derived.
+TEXT_FIELDS = tuple(sorted(CONTACT_FIELDS - {"email", "email_domain", "buying_role"}))
 
 
 def email_or_invalid(value: str) -> str:
