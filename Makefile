@@ -3,18 +3,18 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements/*.lock pyproject.toml | cksum | cut -d' ' -f1)
 # The embedded quickstart ignores any DATABASE_URL / REDIS_URL from the environment.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true
 PYTEST_SQLITE := tests/scoring tests/accounts tests/contacts tests/mqa
 
-.PHONY: install demo test lint bench
+.PHONY: install demo serve test lint bench
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: install
@@ -25,6 +25,16 @@ demo: install
 	@echo
 	@echo "Review pages: http://127.0.0.1:8000/review/   Admin: http://127.0.0.1:8000/admin/   (login demo / demo)"
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Production: web (gunicorn), worker and beat in the foreground; Ctrl-C or SIGTERM stops all
+# three. Needs DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY (docs/deploy.md).
+serve: install
+	@for v in DATABASE_URL REDIS_URL DJANGO_SECRET_KEY; do \
+	  [ -n "$${!v}" ] || { echo "make serve: $$v is required (see docs/deploy.md)" >&2; exit 2; }; done
+	mkdir -p var
+	DJANGO_DEBUG=false $(BIN)/python manage.py migrate --noinput --verbosity 0
+	DJANGO_DEBUG=false $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	DJANGO_DEBUG=false PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile -p $${PORT:-8000}
 
 lint: install
 	$(BIN)/ruff check .
