@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files in production, compressed and cache-busted (no separate web server needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,7 +82,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -88,7 +98,29 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(env_str("MQA_STATIC_ROOT") or BASE_DIR / "var" / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Outside debug, `collectstatic` (run by `make serve`) writes hashed, compressed copies.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "config.storage.StaticStorage"
+    },
+}
+
+# Behind a TLS-terminating proxy (docs/deploy.md): it sets X-Forwarded-Proto; everything but
+# the probes is redirected to https, cookies are secure and browsers are told to stay on https.
+SECURE_PROXY = env_bool("DJANGO_SECURE_PROXY", False)
+if SECURE_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 LOGGING = {
     "version": 1,
@@ -159,6 +191,11 @@ MQA_WEBHOOK_BACKOFF_SECONDS = env_float("MQA_WEBHOOK_BACKOFF_SECONDS", 30.0)
 MQA_WEBHOOK_TIMEOUT_SECONDS = env_int("MQA_WEBHOOK_TIMEOUT_SECONDS", 10)
 MQA_SLA_CHECK_SECONDS = env_int("MQA_SLA_CHECK_SECONDS", 30)
 
+# Readiness (`/readyz`): a worker ran the heartbeat task this recently; pending work this old.
+MQA_HEARTBEAT_SECONDS = env_int("MQA_HEARTBEAT_SECONDS", 15)
+MQA_HEARTBEAT_MAX_AGE_SECONDS = env_int("MQA_HEARTBEAT_MAX_AGE_SECONDS", 60)
+MQA_READY_MAX_LAG_SECONDS = env_int("MQA_READY_MAX_LAG_SECONDS", 300)
+
 CELERY_BEAT_SCHEDULE = {
     "mqa-sweep-pending-work": {
         "task": "mqa.tasks.pipeline_sweep",
@@ -167,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
     "mqa-mark-breached-slas": {
         "task": "mqa.tasks.handoffs_mark_breached",
         "schedule": float(MQA_SLA_CHECK_SECONDS),
+    },
+    "mqa-worker-heartbeat": {
+        "task": "mqa.tasks.worker_heartbeat",
+        "schedule": float(MQA_HEARTBEAT_SECONDS),
     },
     "mqa-refresh-time-sensitive-scores": {
         "task": "mqa.tasks.scores_refresh_for_time",

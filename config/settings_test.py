@@ -9,3 +9,5 @@ from config.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Live-server request threads must not keep connections open past the test run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Pages render without a `collectstatic` manifest; the production storage is tested by serving.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

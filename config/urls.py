@@ -9,6 +9,7 @@ from accounts.api import views as accounts
 from contacts.api import views as contacts
 from mqa.api import reports
 from mqa.api import views as mqa
+from mqa.ops import views as ops
 
 api = [
     path("accounts/bulk", accounts.AccountsBulkView.as_view()),
@@ -36,6 +37,8 @@ api = [
 ]
 
 urlpatterns = [
+    path("healthz", ops.healthz),
+    path("readyz", ops.readyz),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -55,3 +55,10 @@ def handoffs_mark_breached() -> int:
     from mqa.services.handoffs import handoffs_mark_breached as mark
 
     return mark()
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def worker_heartbeat() -> None:
+    from mqa.ops.checks import worker_heartbeat_record
+
+    worker_heartbeat_record()
