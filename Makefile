@@ -31,10 +31,12 @@ demo: install
 serve: install
 	@for v in DATABASE_URL REDIS_URL DJANGO_SECRET_KEY; do \
 	  [ -n "$${!v}" ] || { echo "make serve: $$v is required (see docs/deploy.md)" >&2; exit 2; }; done
-	mkdir -p var
+	rm -rf var/prometheus && mkdir -p var/prometheus
 	DJANGO_DEBUG=false $(BIN)/python manage.py migrate --noinput --verbosity 0
 	DJANGO_DEBUG=false $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	DJANGO_DEBUG=false PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile -p $${PORT:-8000}
+	DJANGO_DEBUG=false MQA_LOG_FORMAT=$${MQA_LOG_FORMAT:-json} LOG_LEVEL=$${LOG_LEVEL:-INFO} \
+	  PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus" PATH="$(CURDIR)/$(BIN):$$PATH" \
+	  exec $(BIN)/honcho start -f Procfile -p $${PORT:-8000}
 
 lint: install
 	$(BIN)/ruff check .

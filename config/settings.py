@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its request id, log line and metrics cover everything after it.
+    "mqa.ops.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files in production, compressed and cache-busted (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -122,12 +124,26 @@ if SECURE_PROXY:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
+# `text` for the quickstart; `json` (one object a line, with request / API key / task ids)
+# for servers — `make serve` sets it, with LOG_LEVEL=INFO for one line per request.
+MQA_LOG_FORMAT = env_str("MQA_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if MQA_LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+# `GET /metrics` asks for `Authorization: Bearer <token>` when this is set.
+MQA_METRICS_TOKEN = env_str("MQA_METRICS_TOKEN")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["mqa.api.auth.ApiKeyAuthentication"],
@@ -170,6 +186,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # database and the sweeper re-enqueues it, so publishing gives up quickly.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY = False
+# Workers log through Django's LOGGING (JSON under `make serve`), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Scoring pipeline (operational knobs, not business settings).
 MQA_BATCH_SIZE = env_int("MQA_BATCH_SIZE", 500)

@@ -39,6 +39,7 @@ api = [
 urlpatterns = [
     path("healthz", ops.healthz),
     path("readyz", ops.readyz),
+    path("metrics", ops.metrics),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -55,7 +55,7 @@ class AccountsBulkView(APIView):
         responses={200: docs.UpsertResult, **BULK_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        return bulk_call(request, accounts_upsert)
+        return bulk_call(request, accounts_upsert, kind="accounts")
 
 
 class SignalsBulkView(APIView):
@@ -67,7 +67,7 @@ class SignalsBulkView(APIView):
         responses={202: docs.IngestResult, **BULK_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        return bulk_call(request, signals_ingest, ok=status.HTTP_202_ACCEPTED)
+        return bulk_call(request, signals_ingest, kind="signals", ok=status.HTTP_202_ACCEPTED)
 
 
 class Missing(serializers.Serializer):

@@ -45,7 +45,7 @@ class ContactsBulkView(APIView):
         responses={200: docs.UpsertResult, **BULK_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        return bulk_call(request, contacts_upsert)
+        return bulk_call(request, contacts_upsert, kind="contacts")
 
 
 class EventsBulkView(APIView):
@@ -57,7 +57,7 @@ class EventsBulkView(APIView):
         responses={202: docs.IngestResult, **BULK_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        return bulk_call(request, events_ingest, ok=status.HTTP_202_ACCEPTED)
+        return bulk_call(request, events_ingest, kind="events", ok=status.HTTP_202_ACCEPTED)
 
 
 class ContactOut(serializers.Serializer):

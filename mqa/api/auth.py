@@ -12,6 +12,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from mqa.models import ApiKey
+from mqa.ops.context import API_KEY
 from mqa.services.api_keys import api_key_check
 
 KEYWORD = "Api-Key"
@@ -39,6 +40,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_check(secret=secret.strip())
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
+        API_KEY.set(key.name)  # named in this request's log lines
         return ApiClient(key), key
 
     def authenticate_header(self, request: Request) -> str:

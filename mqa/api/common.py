@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mqa.batch import BatchError
+from mqa.ingest import IngestResult
+from mqa.ops.metrics import INGEST_ITEMS
 from mqa.retry import race_retried
 
 MAX_ITEMS = 1000
@@ -59,16 +61,30 @@ def bulk_items(request: Request) -> list[Any]:
 
 
 def bulk_call(
-    request: Request, service: Callable[..., Any], *, ok: int = status.HTTP_200_OK
+    request: Request, service: Callable[..., Any], *, kind: str, ok: int = status.HTTP_200_OK
 ) -> Response:
-    """Run an ingest service on a bulk body; map batch errors to 400 with index/field/message."""
+    """Run an ingest service on a bulk body; map batch errors to 400 with index/field/message.
+
+    Counts the items by outcome for `/metrics` (`kind`: accounts, contacts, events, signals).
+    """
     try:
         items = bulk_items(request)
         result = race_retried(lambda: service(items=items))
     except BodyProblem as problem:
         return problem.response()
     except BatchError as error:
+        INGEST_ITEMS.labels(kind, "rejected").inc(len(items))
         return errors_response(400, error.as_list())
+    if isinstance(result, IngestResult):
+        outcomes = {
+            "accepted": result.accepted,
+            "duplicate": result.duplicates,
+            "conflict": len(result.conflicts),
+        }
+    else:  # an upsert: every item was stored (created or updated)
+        outcomes = {"accepted": len(items)}
+    for outcome, count in outcomes.items():
+        INGEST_ITEMS.labels(kind, outcome).inc(count)
     return Response(result.as_dict(), status=ok)
 
 

@@ -13,6 +13,7 @@ Orchestration layer: imports the steps, the work queue and the rescore runs; onl
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import partial
 
@@ -36,6 +37,8 @@ from mqa.services.work_queue import (
     work_waiting,
 )
 
+logger = logging.getLogger(__name__)
+
 
 def _process_batch(claimed: list[Claimed], now: datetime) -> None:
     """Rescore a claimed batch, announce its changes and release it, in one transaction."""
@@ -52,6 +55,10 @@ def _process_batch(claimed: list[Claimed], now: datetime) -> None:
                 cause=Cause.INGEST if Cause.INGEST in causes else causes.pop(),
             )
             transitions_announce(transitions=transitions, active=active, route=True, now=now)
+            logger.info(
+                "pipeline batch",
+                extra={"batch_size": len(claimed), "transitions": len(transitions)},
+            )
         # Without an active model there is nothing to compute: publishing rescores all.
         work_release(claimed=claimed)
 

@@ -4,6 +4,7 @@ stopped). Static files come from whitenoise; the probes tell what is down."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import ROOT, _require
 
@@ -112,6 +114,25 @@ def _group_alive(group: int) -> bool:
     return True
 
 
+def scrape(session: requests.Session, base: str) -> dict[tuple[str, tuple], float]:
+    text = session.get(f"{base}/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def web_lines(logs: Path) -> list[str]:
+    """The web process's log lines that are the application's (gunicorn's own start-up
+    lines are its format, not ours)."""
+    return [
+        line
+        for line in logs.read_text(errors="replace").splitlines()
+        if " web.1 " in line and "| {" in line
+    ]
+
+
 def assets_load(session: requests.Session, base: str, page: str) -> list[str]:
     response = session.get(f"{base}{page}", timeout=10)
     assert response.status_code == 200, (page, response.status_code)
@@ -177,6 +198,45 @@ def test_make_serve_serves_pages_static_files_and_probes_in_production_mode(serv
         60,
         "not ready (worker heartbeat)",
         logs,
+    )
+
+    key = subprocess.run(
+        [sys.executable, "manage.py", "create_api_key", "serve-check", "--scopes", "ingest"],
+        cwd=ROOT,
+        env=server_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[-1]
+    before = scrape(session, base)
+    items = [
+        {"email": "jo@acme.com", "type": "demo_request", "id": f"serve-{n}",
+         "occurred_at": "2026-11-24T10:00:00Z"}
+        for n in range(2)
+    ]  # fmt: skip
+    posted = session.post(
+        f"{base}/api/v1/events/bulk",
+        json={"items": items},
+        headers={"Authorization": f"Api-Key {key}", "X-Request-ID": "serve-check-1"},
+        timeout=10,
+    )
+    assert (posted.status_code, posted.json()["accepted"]) == (202, 2)
+    after = scrape(session, base)
+    accepted = ("mqa_ingest_items_total", (("kind", "events"), ("outcome", "accepted")))
+    assert after.get(accepted, 0) - before.get(accepted, 0) == 2
+    route = (
+        "mqa_http_requests_total",
+        (("method", "POST"), ("status", "202"), ("view", "api/v1/events/bulk")),
+    )
+    assert after.get(route, 0) - before.get(route, 0) == 1
+
+    wait_until(lambda: "serve-check-1" in logs.read_text(), 10, "no log line of the ingest", logs)
+    lines = [json.loads(line.split("| ", 1)[1]) for line in web_lines(logs)]
+    (ingest,) = [line for line in lines if line.get("request_id") == "serve-check-1"]
+    assert (ingest["api_key"], ingest["route"], ingest["status"]) == (
+        "serve-check",
+        "api/v1/events/bulk",
+        202,
     )
 
     redis_server.terminate()
