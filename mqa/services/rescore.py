@@ -197,7 +197,9 @@ def rescore_run_advance(*, run_id: int, budget_seconds: float | None = None) -> 
 
 def rescore_lanes_send(*, run_id: int, lanes: int | None = None) -> None:
     """Start `lanes` workers (default `MQA_RESCORE_LANES`) on a run; extra ones find nothing
-    to claim and stop."""
+    to claim and stop. In embedded mode the scheduler process runs it instead."""
+    if settings.MQA_RESCORE_IN_SCHEDULER:
+        return
     for _ in range(settings.MQA_RESCORE_LANES if lanes is None else lanes):
         dispatch.send("rescore_run_advance", run_id)
 
