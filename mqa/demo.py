@@ -4,6 +4,11 @@ Target accounts come in archetypes so that the demo shows every outcome of SPEC 
 buying committees that reach MQA, near-misses that lack exactly one criterion (the decision
 maker, a third engaged contact, enough engagement, or firmographic fit), existing customers
 (disqualified), plus background accounts with light engagement, students and free-mail leads.
+
+Sales' side comes after the publish routed the qualified records (`DEMO_ROUTING`):
+`demo_handoffs_play` takes the handoffs through every state of SPEC §6 — open, past their SLA,
+accepted, rejected with reasons, and outcomes up to won or lost — spread over six months, so
+the inbound queue, the account handoffs, the funnel and the calibration pages have data.
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ from typing import Any
 
 from accounts.services import accounts_upsert, signals_ingest
 from contacts.services import contacts_upsert, events_ingest
+from mqa.models import Handoff
+from mqa.services.handoffs import (
+    handoff_accept,
+    handoff_outcome_record,
+    handoff_reject,
+    handoffs_mark_breached,
+)
 
 PREFIXES = [
     "Acme",
@@ -394,3 +406,77 @@ def demo_data_load(*, data: DemoData, now: datetime) -> dict[str, int]:
         "events": len(data.events),
         "signals": len(data.signals),
     }
+
+
+DEMO_ROUTING: dict[str, Any] = {
+    "format": "mqa.routing/v1",
+    "queues": [
+        {
+            "name": "inbound",
+            "members": [
+                {"assignee": "ana@vendor.example", "active": True, "capacity": 25},
+                {"assignee": "ben@vendor.example", "active": True, "capacity": None},
+                {"assignee": "cy@vendor.example", "active": False, "capacity": None},
+            ],
+        },
+        {"name": "emea", "members": [{"assignee": "dee@vendor.example"}]},
+        {
+            "name": "abm",
+            "members": [{"assignee": "eli@vendor.example"}, {"assignee": "fay@vendor.example"}],
+        },
+    ],
+    "rules": [
+        {
+            "label": "EMEA",
+            "when": [{"attribute": "account.country", "op": "in", "value": ["DE", "FR", "GB"]}],
+            "queue": "emea",
+        }
+    ],
+    "default_queue": "inbound",
+    "abm_queue": "abm",
+    "lead_sla_hours": 24,
+    "account_sla_hours": 48,
+    "recycle_cooldown_days": 30,
+}
+# What sales did with the n-th handoff, in turn; the outcomes follow acceptance in order.
+PLAY = ("open", "accepted", "rejected", "sql", "won", "lost", "opportunity", "breached", "won")
+OUTCOMES = {
+    "sql": ("sql",),
+    "opportunity": ("sql", "opportunity"),
+    "won": ("sql", "opportunity", "won"),
+    "lost": ("sql", "opportunity", "lost"),
+}
+REASONS = ("wrong_fit", "timing", "no_need", "not_decision_maker", "competitor")
+
+
+def demo_handoffs_play(*, now: datetime, seed: int = 7) -> dict[str, int]:
+    """Take the demo's handoffs through sales' answers, backdated over six months; returns
+    how many of each step were played."""
+    rng = random.Random(seed)
+    played: dict[str, int] = dict.fromkeys(PLAY, 0)
+    for n, handoff in enumerate(Handoff.objects.order_by("id")):
+        step = PLAY[n % len(PLAY)]
+        played[step] += 1
+        if step == "open":
+            age = timedelta(hours=rng.uniform(1, 20))  # still within its SLA
+        elif step == "breached":
+            age = timedelta(days=rng.uniform(2, 6))  # left open past its SLA
+        else:
+            age = timedelta(days=rng.uniform(3, 180))
+        created = now - age
+        sla = (handoff.due_at - handoff.created_at) if handoff.due_at else timedelta(0)
+        # History: the routing happened at that time (a demo's backdating, nothing else).
+        Handoff.objects.filter(pk=handoff.pk).update(created_at=created, due_at=created + sla)
+        if step in ("open", "breached"):
+            continue
+        answered = created + timedelta(hours=rng.uniform(1, 20))
+        if step == "rejected":
+            reason = REASONS[played[step] % len(REASONS)]
+            handoff_reject(handoff_id=handoff.pk, reason=reason, note="demo", now=answered)
+            continue
+        handoff_accept(handoff_id=handoff.pk, now=answered)
+        for outcome in OUTCOMES.get(step, ()):
+            answered = min(now, answered + timedelta(days=rng.uniform(2, 15)))
+            handoff_outcome_record(handoff_id=handoff.pk, outcome=outcome, now=answered)
+    handoffs_mark_breached(now=now)
+    return played

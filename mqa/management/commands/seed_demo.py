@@ -11,15 +11,19 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from accounts.models import Account
-from mqa.demo import demo_data_build, demo_data_load
+from mqa.demo import DEMO_ROUTING, demo_data_build, demo_data_load, demo_handoffs_play
 from mqa.selectors import scoring_model_active
 from mqa.services.model_versions import scoring_model_import, scoring_model_publish
+from mqa.services.routing import routing_document_put
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "default_model.json"
 
 
 class Command(BaseCommand):
-    help = "Load the demo data set; publish the default model if none is active."
+    help = (
+        "Load the demo data set; if no model is active, set up routing, publish the default "
+        "model (routed) and play sales' answers to the handoffs."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--accounts", type=int, default=400)
@@ -36,12 +40,19 @@ class Command(BaseCommand):
             )
             self.stdout.write("loaded " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         if scoring_model_active() is None:
+            routing_document_put(document=DEMO_ROUTING)
             version = scoring_model_import(document=json.loads(DEFAULT_MODEL.read_text()))
-            run = scoring_model_publish(version_id=version.id, route=False)
+            run = scoring_model_publish(version_id=version.id, route=True)
             run.refresh_from_db()
             self.stdout.write(
                 f"published {version.name!r} v{version.version}: "
                 f"rescore {run.state} ({run.done}/{run.total})"
+            )
+            played = demo_handoffs_play(now=timezone.now(), seed=seed)
+            self.stdout.write(
+                f"handoffs routed and answered: {sum(played.values())} ("
+                + ", ".join(f"{n} {step}" for step, n in played.items())
+                + ")"
             )
         users = get_user_model().objects
         if not users.filter(username=user).exists():
