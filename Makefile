@@ -24,8 +24,8 @@ demo: install
 	$(EMBEDDED) $(BIN)/python manage.py demo_summary
 	@echo
 	@echo "Review pages: http://127.0.0.1:8000/review/   Admin: http://127.0.0.1:8000/admin/   (login demo / demo)"
-	$(EMBEDDED) MQA_RESCORE_IN_SCHEDULER=true PATH="$(CURDIR)/$(BIN):$$PATH" \
-	  exec $(BIN)/honcho start -f Procfile.demo
+	exec $(EMBEDDED) MQA_RESCORE_IN_SCHEDULER=true PATH="$(CURDIR)/$(BIN):$$PATH" \
+	  $(BIN)/honcho start -f Procfile.demo
 
 # Production: web (gunicorn), worker and beat in the foreground; Ctrl-C or SIGTERM stops all
 # three. Needs DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY (docs/deploy.md).
