@@ -76,12 +76,11 @@ def check_correctness(url: str, samples: int = 25) -> tuple[int, int]:
     import django
 
     django.setup()
-    from accounts.models import Account, AccountSignal
-    from contacts.models import Contact, EngagementEvent
-    from mqa.models import AccountScore, ContactScore
-    from mqa.scoring import CommitteeMember, score_account, score_contact
+    from accounts.models import Account
+    from contacts.models import Contact
+    from mqa.scoring import CommitteeMember
     from mqa.selectors import scoring_model_active
-    from mqa.services.facts import account_facts, activities_by_owner, contact_facts
+    from mqa.services.facts import accounts_results, contacts_results
 
     active = scoring_model_active()
     assert active is not None
@@ -90,13 +89,10 @@ def check_correctness(url: str, samples: int = 25) -> tuple[int, int]:
     ok = total = 0
     for contact in Contact.objects.filter(
         id__in=[1 + rng.randrange(top) for _ in range(samples)]
-    ).select_related("account", "score"):
-        at = contact.score.computed_at
-        events = activities_by_owner(
-            EngagementEvent, "contact_id", [contact.id], active.model.contact.engagement_rules, at
-        )
-        result = score_contact(
-            active.model.contact, contact_facts(contact), events.get(contact.id, ()), at
+    ).select_related("score"):
+        # Scored as of when the stored score was computed.
+        ((_, result),) = contacts_results(
+            active.model.contact, [contact.id], contact.score.computed_at
         )
         total += 1
         ok += (
@@ -105,29 +101,17 @@ def check_correctness(url: str, samples: int = 25) -> tuple[int, int]:
         )
     for account in Account.objects.filter(
         id__in=[1 + rng.randrange(Account.objects.count()) for _ in range(samples)]
-    ):
-        score = AccountScore.objects.get(account=account)
+    ).select_related("score"):
+        score = account.score
         members = [
             CommitteeMember(c.email, c.buying_role, c.score.status, c.score.engagement)
             for c in Contact.objects.filter(account=account).select_related("score")
         ]
-        signals = activities_by_owner(
-            AccountSignal,
-            "account_id",
-            [account.id],
-            active.model.account.signal_rules,
-            score.computed_at,
-        )
-        result = score_account(
-            active.model.account,
-            account_facts(account),
-            members,
-            signals.get(account.id, ()),
-            score.computed_at,
+        ((_, result),) = accounts_results(
+            active.model.account, [account.id], {account.id: members}, score.computed_at
         )
         total += 1
         ok += result.fit == score.fit and abs(result.engagement - score.engagement) <= 0.011
-    ContactScore.objects.none()
     return ok, total
 
 

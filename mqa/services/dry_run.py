@@ -13,11 +13,11 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.models import Account, AccountSignal
-from contacts.models import Contact, EngagementEvent
-from mqa.scoring import CommitteeMember, score_account, score_contact
+from accounts.models import Account
+from contacts.models import Contact
+from mqa.scoring import CommitteeMember
 from mqa.scoring.types import AccountModel, AccountResult, ContactModel, ContactResult
-from mqa.services.facts import account_facts, activities_by_owner, contact_facts
+from mqa.services.facts import accounts_results, contacts_results
 
 
 def pk_chunks(queryset: QuerySet, size: int) -> Iterator[list[int]]:
@@ -39,12 +39,7 @@ def contacts_scored(
 ) -> Iterator[tuple[Contact, ContactResult]]:
     """Each contact (with its account and stored score loaded) and its result at `now`."""
     for ids in pk_chunks(contacts, settings.MQA_RESCORE_CHUNK):
-        events = activities_by_owner(
-            EngagementEvent, "contact_id", ids, model.engagement_rules, now, before=before
-        )
-        for contact in Contact.objects.filter(id__in=ids).select_related("account", "score"):
-            facts = contact_facts(contact)
-            yield contact, score_contact(model, facts, events.get(contact.id, ()), now)
+        yield from contacts_results(model, ids, now, before=before)
 
 
 def committee_member(contact: Contact, result: ContactResult) -> CommitteeMember:
@@ -61,15 +56,4 @@ def accounts_scored(
 ) -> Iterator[tuple[Account, AccountResult]]:
     """Each account (with its stored score loaded) and its rollup of `committees` at `now`."""
     for ids in pk_chunks(accounts, settings.MQA_RESCORE_CHUNK):
-        signals = activities_by_owner(
-            AccountSignal, "account_id", ids, model.signal_rules, now, before=before
-        )
-        for account in Account.objects.filter(id__in=ids).select_related("score"):
-            rollup = score_account(
-                model,
-                account_facts(account),
-                committees.get(account.id, ()),
-                signals.get(account.id, ()),
-                now,
-            )
-            yield account, rollup
+        yield from accounts_results(model, ids, committees, now, before=before)

@@ -1,20 +1,22 @@
-"""Load records into the scoring engine's inputs: attribute mappings and activities."""
+"""Load records into the scoring engine's inputs — attribute mappings and activities — and
+score one chunk of stored records with the pure engine (nothing is stored here: the
+record-by-record store writes the results, previews and backtests only read them)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Model
 
-from accounts.models import Account
-from contacts.models import Contact
-from mqa.scoring import Activity, lookback_days
+from accounts.models import Account, AccountSignal
+from contacts.models import Contact, EngagementEvent
+from mqa.scoring import Activity, CommitteeMember, lookback_days, score_account, score_contact
 from mqa.scoring.attributes import ACCOUNT_FIELDS, CONTACT_FIELDS
 from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
-from mqa.scoring.types import ActivityRule
+from mqa.scoring.types import AccountModel, AccountResult, ActivityRule, ContactModel, ContactResult
 
 # The stored fields rules can name (SPEC §3), plus the `custom` object.
 ACCOUNT_FACTS = (*sorted(ACCOUNT_FIELDS), "custom")
@@ -61,3 +63,39 @@ def activities_by_owner(
     ).iterator(chunk_size=5000):
         grouped[owner_id].append(Activity(type_, occurred_at, properties or {}))
     return grouped
+
+
+def contacts_results(
+    model: ContactModel, ids: Sequence[int], now: datetime, *, before: datetime | None = None
+) -> Iterator[tuple[Contact, ContactResult]]:
+    """Each of these contacts (its account and stored score loaded) and its result at `now`."""
+    events = activities_by_owner(
+        EngagementEvent, "contact_id", ids, model.engagement_rules, now, before=before
+    )
+    for contact in Contact.objects.filter(id__in=ids).select_related("account", "score"):
+        yield contact, score_contact(model, contact_facts(contact), events.get(contact.id, ()), now)
+
+
+def accounts_results(
+    model: AccountModel,
+    ids: Sequence[int],
+    committees: Mapping[int, Sequence[CommitteeMember]],
+    now: datetime,
+    *,
+    before: datetime | None = None,
+) -> Iterator[tuple[Account, AccountResult]]:
+    """Each of these accounts (its stored score loaded) and its rollup of `committees`."""
+    signals = activities_by_owner(
+        AccountSignal, "account_id", ids, model.signal_rules, now, before=before
+    )
+    for account in Account.objects.filter(id__in=ids).select_related("score"):
+        yield (
+            account,
+            score_account(
+                model,
+                account_facts(account),
+                committees.get(account.id, ()),
+                signals.get(account.id, ()),
+                now,
+            ),
+        )

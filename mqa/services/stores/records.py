@@ -16,18 +16,18 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Model
 
-from accounts.models import Account, AccountSignal
-from contacts.models import Contact, EngagementEvent
+from accounts.models import Account
+from contacts.models import Contact
 from mqa.models import (
     AccountScore,
     ContactScore,
     RecordKind,
 )
 from mqa.models.scores import SCORED, ScoreStamp, computed_fields, is_list, is_number
-from mqa.scoring import CommitteeMember, score_account, score_contact
+from mqa.scoring import CommitteeMember
 from mqa.scoring.types import AccountResult, ContactResult
 from mqa.selectors import ActiveModel
-from mqa.services.facts import account_facts, activities_by_owner, contact_facts
+from mqa.services.facts import accounts_results, contacts_results
 from mqa.services.stores import Scope, Store, Transition
 
 
@@ -139,16 +139,11 @@ def contacts_write(
     ids = _ids(Contact, scope)
     if not ids:
         return []
-    model = active.model.contact
     outcomes: dict[int, _Outcome] = {}
     with transaction.atomic():
         locked = _lock_scores(ContactScore, "contact_id", ids, now)
-        events = activities_by_owner(
-            EngagementEvent, "contact_id", ids, model.engagement_rules, now
-        )
-        for contact in Contact.objects.filter(id__in=ids).select_related("account"):
-            r = score_contact(model, contact_facts(contact), events.get(contact.id, ()), now)
-            outcomes[contact.id] = _outcome(ContactScore, r)
+        for contact, result in contacts_results(active.model.contact, ids, now):
+            outcomes[contact.id] = _outcome(ContactScore, result)
         return _store(
             kind=RecordKind.CONTACT,
             locked=locked,
@@ -166,27 +161,19 @@ def accounts_write(
     ids = _ids(Account, scope)
     if not ids:
         return []
-    model = active.model.account
     outcomes: dict[int, _Outcome] = {}
     with transaction.atomic():
         locked = _lock_scores(AccountScore, "account_id", ids, now)
-        members: dict[int, list[CommitteeMember]] = defaultdict(list)
+        # Accounts roll up their contacts' stored scores.
+        committees: dict[int, list[CommitteeMember]] = defaultdict(list)
         for account_id, email, role, status, engagement in ContactScore.objects.filter(
             contact__account_id__in=ids
         ).values_list(
             "contact__account_id", "contact__email", "contact__buying_role", "status", "engagement"
         ):
-            members[account_id].append(CommitteeMember(email, role, status, engagement))
-        signals = activities_by_owner(AccountSignal, "account_id", ids, model.signal_rules, now)
-        for account in Account.objects.filter(id__in=ids):
-            r = score_account(
-                model,
-                account_facts(account),
-                members.get(account.id, ()),
-                signals.get(account.id, ()),
-                now,
-            )
-            outcomes[account.id] = _outcome(AccountScore, r)
+            committees[account_id].append(CommitteeMember(email, role, status, engagement))
+        for account, result in accounts_results(active.model.account, ids, committees, now):
+            outcomes[account.id] = _outcome(AccountScore, result)
         return _store(
             kind=RecordKind.ACCOUNT,
             locked=locked,
