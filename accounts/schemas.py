@@ -12,6 +12,7 @@ from mqa.batch import clean_text
 from mqa.schemas import (
     UNSET,
     AwareDatetime,
+    BigInt,
     Key,
     Text,
     Unset,
@@ -32,7 +33,7 @@ class AccountIn(msgspec.Struct, forbid_unknown_fields=True):
     domain: str
     name: Text | Unset | None = UNSET
     industry: Text | Unset | None = UNSET
-    employee_count: int | Unset | None = UNSET
+    employee_count: BigInt | Unset | None = UNSET
     annual_revenue: float | Unset | None = UNSET
     country: Text | Unset | None = UNSET
     region: Text | Unset | None = UNSET

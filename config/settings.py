@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "contacts",
     "mqa",
@@ -52,7 +53,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it locks out a login that failed too often (admin and review pages).
+    "axes.middleware.AxesMiddleware",
 ]
+# After the request id and before the rest: NUL characters in an API path or query are a 400
+# and an unreachable database a 503, as problems on API paths (SPEC §7).
+MIDDLEWARE.insert(1, "mqa.ops.middleware.ProblemMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -76,6 +82,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}") or "",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        # A connection PostgreSQL dropped (restart, failover) is replaced, not reused for a 500.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -94,14 +102,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": f"django.contrib.auth.password_validation.{name}"}
-    for name in (
-        "UserAttributeSimilarityValidator",
-        "MinimumLengthValidator",
-        "CommonPasswordValidator",
-        "NumericPasswordValidator",
-    )
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("MQA_PASSWORD_MIN_LENGTH", 12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Brute force on the login (admin and review pages): after MQA_LOGIN_FAILURES wrong passwords
+# for one user name from one address, that pair is locked out for MQA_LOGIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("MQA_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = env_float("MQA_LOGIN_LOCKOUT_MINUTES", 30.0) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0) or None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -158,7 +177,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["mqa.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["mqa.http.bodies.JsonParser"],
+    "EXCEPTION_HANDLER": "mqa.http.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["mqa.api.throttles.AddressLimit", "mqa.api.throttles.KeyLimit"],
+    "NUM_PROXIES": env_int("DJANGO_PROXY_COUNT", 0) or None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -175,8 +197,25 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "mqa.api.schema.document_unsupported_media_type",
+        "mqa.api.schema.document_problems",
     ],
+}
+# Request limits (SPEC §7): `N/s`, `N/min`, `N/hour`, or `none`. Generous by default —
+# they stop a runaway client, not a busy integration; bulk ingest (≤ 1000 items a request)
+# has its own.
+MQA_RATE_PER_ADDRESS = env_str("MQA_RATE_PER_ADDRESS", "6000/min")
+MQA_RATE_PER_KEY = env_str("MQA_RATE_PER_KEY", "3000/min")
+MQA_RATE_INGEST_PER_KEY = env_str("MQA_RATE_INGEST_PER_KEY", "12000/min")
+# The limits' counters: shared by every web process through Redis when there is one.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _redis,
+        # Redis down or hung must not hold requests (the limits then let them through).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+    if (_redis := env_str("REDIS_URL"))
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 # Bulk bodies are capped at 1 MB by the API itself (413); let Django read a little more.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

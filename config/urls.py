@@ -1,7 +1,5 @@
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
-from django.views.defaults import page_not_found
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -9,6 +7,7 @@ from accounts.api import views as accounts
 from contacts.api import views as contacts
 from mqa.api import reports
 from mqa.api import views as mqa
+from mqa.http import problems
 from mqa.ops import views as ops
 
 api = [
@@ -49,11 +48,8 @@ urlpatterns = [
 ]
 
 
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """JSON for API paths (e.g. `/api/v1/contacts/abc`), Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "not found"}, status=404)
-    return page_not_found(request, exception)
-
-
-handler404 = not_found
+# Django's own error answers are problems on API paths too (SPEC §7).
+handler400 = problems.handler400
+handler403 = problems.handler403
+handler404 = problems.handler404
+handler500 = problems.handler500

@@ -17,6 +17,8 @@ Unset = msgspec.UnsetType
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 Text = Annotated[str, msgspec.Meta(max_length=255)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+# A PostgreSQL `bigint` column: a number outside it is the client's error, named, not a 500.
+BigInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 
 
@@ -42,11 +44,20 @@ def country_or_invalid(value: str | None) -> str | None:
     return value.upper()
 
 
+def utc_or_invalid(field: str, value: datetime) -> datetime:
+    """The instant in UTC; one that falls outside years 1–9999 there is invalid (SPEC §7)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise Invalid(field, "is outside the years 1–9999 once its offset is applied") from error
+
+
 def occurred_at_or_invalid(value: datetime, now: datetime) -> datetime:
+    # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
+    value = utc_or_invalid("occurred_at", value)
     if value > now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS):
         raise Invalid("occurred_at", "is more than 300 seconds in the future")
-    # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
-    return value.astimezone(UTC)
+    return value
 
 
 def non_blank(field: str, value: str) -> str:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from mqa.models import ScoringModelVersion
@@ -12,6 +13,12 @@ from mqa.selectors import ActiveModel, scoring_model_active
 from mqa.services.api_keys import SCOPES, api_key_create
 from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from tests.factories import TEST_MODEL
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> None:
+    """Request limits count per address and key in the cache: each test starts at zero."""
+    cache.clear()
 
 
 def publish(document: dict[str, Any], *, route: bool = True) -> ScoringModelVersion:

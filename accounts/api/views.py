@@ -6,16 +6,16 @@ from datetime import UTC
 from typing import Any
 
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
 )
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import Account
 from accounts.selectors import (
@@ -33,21 +33,24 @@ from mqa.api.common import (
     BAD_QUERY,
     BULK_RESPONSES,
     PAGE_PARAMETERS,
+    ApiView,
     CursorPage,
-    Detail,
     NewestFirst,
     bulk_call,
     page_of,
+    problem,
 )
 from mqa.api.history import status_change_out
+from mqa.http.problems import invalid_fields, not_found
 from mqa.models import AccountStatus
 from mqa.scoring.normalize import normalize_domain
 
-NOT_FOUND = {404: OpenApiResponse(Detail, description="no account with this domain")}
+NOT_FOUND = {404: problem("no account with this domain")}
 
 
-class AccountsBulkView(APIView):
+class AccountsBulkView(ApiView):
     permission_classes = [scope("ingest")]
+    rate = "ingest"
 
     @extend_schema(
         operation_id="accounts_bulk_upsert",
@@ -58,8 +61,9 @@ class AccountsBulkView(APIView):
         return bulk_call(request, accounts_upsert, kind="accounts")
 
 
-class SignalsBulkView(APIView):
+class SignalsBulkView(ApiView):
     permission_classes = [scope("ingest")]
+    rate = "ingest"
 
     @extend_schema(
         operation_id="signals_bulk_ingest",
@@ -103,21 +107,40 @@ class Readiness(serializers.Serializer):
     top_contacts = TopContact(many=True)
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, in UTC; one outside years 1–9999 there is a named 400."""
+
+    def clean(self, value: Any) -> Any:
+        instant = super().clean(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError(
+                "is outside the years 1–9999 once its offset is applied"
+            ) from error
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class AccountFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(field_name="score__status", choices=AccountStatus.choices)
     is_target = django_filters.BooleanFilter()
     owner = django_filters.CharFilter()
-    updated_since = django_filters.IsoDateTimeFilter(method="filter_updated_since")
+    updated_since = UtcDateTimeFilter(method="filter_updated_since")
 
     class Meta:
         model = Account
         fields = ["status", "is_target", "owner", "updated_since"]
 
     def filter_updated_since(self, queryset: Any, name: str, value: Any) -> Any:
-        return accounts_updated_since(queryset, value.astimezone(UTC))
+        return accounts_updated_since(queryset, value)
 
 
-class AccountListView(APIView):
+class AccountListView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -138,13 +161,13 @@ class AccountListView(APIView):
     def get(self, request: Request) -> Response:
         filters = AccountFilter(request.query_params, queryset=account_list())
         if not filters.is_valid():
-            return Response({"errors": filters.errors}, status=400)
+            raise invalid_fields(filters.errors)
         page = CursorPage()
         rows = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([readiness_of(a) for a in rows])
 
 
-class AccountReadinessView(APIView):
+class AccountReadinessView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -153,11 +176,11 @@ class AccountReadinessView(APIView):
     def get(self, request: Request, domain: str) -> Response:
         readiness = account_readiness_get(domain=normalize_domain(domain) or domain)
         if readiness is None:
-            return Response({"detail": "no account with this domain"}, status=404)
+            raise not_found("account with this domain")
         return Response(readiness)
 
 
-class AccountHistoryView(APIView):
+class AccountHistoryView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -173,7 +196,7 @@ class AccountHistoryView(APIView):
     def get(self, request: Request, domain: str) -> Response:
         changes = account_history_list(domain=normalize_domain(domain) or domain)
         if changes is None:
-            return Response({"detail": "no account with this domain"}, status=404)
+            raise not_found("account with this domain")
         page = NewestFirst()
         rows: list[Any] = page.paginate_queryset(changes, request, view=self) or []
         return page.get_paginated_response([status_change_out(c) for c in rows])

@@ -6,13 +6,11 @@ from typing import Any
 
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
 )
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from contacts.selectors import contact_get, contact_history_list, contact_list, contact_of
 from contacts.services import contacts_upsert, events_ingest
@@ -23,21 +21,24 @@ from mqa.api.common import (
     BAD_QUERY,
     BULK_RESPONSES,
     PAGE_PARAMETERS,
+    ApiView,
     CursorPage,
-    Detail,
     NewestFirst,
     bulk_call,
     page_of,
+    problem,
 )
 from mqa.api.history import status_change_out
+from mqa.http.problems import not_found
 from mqa.models import ContactStatus
 from mqa.scoring.normalize import normalize_email
 
-NOT_FOUND = {404: OpenApiResponse(Detail, description="no contact with this id")}
+NOT_FOUND = {404: problem("no contact with this id")}
 
 
-class ContactsBulkView(APIView):
+class ContactsBulkView(ApiView):
     permission_classes = [scope("ingest")]
+    rate = "ingest"
 
     @extend_schema(
         operation_id="contacts_bulk_upsert",
@@ -48,8 +49,9 @@ class ContactsBulkView(APIView):
         return bulk_call(request, contacts_upsert, kind="contacts")
 
 
-class EventsBulkView(APIView):
+class EventsBulkView(ApiView):
     permission_classes = [scope("ingest")]
+    rate = "ingest"
 
     @extend_schema(
         operation_id="events_bulk_ingest",
@@ -84,7 +86,7 @@ class ContactOut(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ContactListView(APIView):
+class ContactListView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -106,7 +108,7 @@ class ContactListView(APIView):
         return page.get_paginated_response([contact_of(c) for c in rows])
 
 
-class ContactDetailView(APIView):
+class ContactDetailView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -115,11 +117,11 @@ class ContactDetailView(APIView):
     def get(self, request: Request, contact_id: int) -> Response:
         contact = contact_get(contact_id=contact_id)
         if contact is None:
-            return Response({"detail": "no contact with this id"}, status=404)
+            raise not_found("contact with this id")
         return Response(contact)
 
 
-class ContactHistoryView(APIView):
+class ContactHistoryView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -135,7 +137,7 @@ class ContactHistoryView(APIView):
     def get(self, request: Request, contact_id: int) -> Response:
         changes = contact_history_list(contact_id=contact_id)
         if changes is None:
-            return Response({"detail": "no contact with this id"}, status=404)
+            raise not_found("contact with this id")
         page = NewestFirst()
         rows: list[Any] = page.paginate_queryset(changes, request, view=self) or []
         return page.get_paginated_response([status_change_out(c) for c in rows])

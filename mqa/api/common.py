@@ -1,80 +1,95 @@
-"""Shared pieces of the REST API: bulk bodies, error shapes, pagination, schema components."""
+"""Shared pieces of the REST API: bulk bodies, pagination, schema components."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from mqa.batch import BatchError
+from mqa.http.bodies import body_bytes, json_document, require_json
+from mqa.http.problems import MEDIA_TYPE, invalid, invalid_field
 from mqa.ingest import IngestResult
 from mqa.ops.metrics import INGEST_ITEMS
 from mqa.retry import race_retried
 
 MAX_ITEMS = 1000
-MAX_BODY_BYTES = 1024 * 1024
 
 
-class BodyProblem(Exception):
-    def __init__(self, status_code: int, field: str, message: str) -> None:
-        self.status_code, self.field = status_code, field
-        super().__init__(message)
+class ApiView(APIView):
+    """The base of every API view: limits before authentication, errors always as JSON.
 
-    def response(self) -> Response:
-        return errors_response(
-            self.status_code, [{"index": None, "field": self.field, "message": str(self)}]
+    A client guessing keys is counted by its address before it is told 401; an error of a
+    view that can also answer CSV is still a JSON problem (SPEC §7).
+    """
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+            request
         )
+        request.version, request.versioning_scheme = self.determine_version(
+            request, *args, **kwargs
+        )
+        self.check_throttles(request)
+        self.perform_authentication(request)
+        self.check_permissions(request)
 
+    def check_throttles(self, request: Request) -> None:
+        # In order, stopping at the first limit reached: the address limit answers before the
+        # key limit would authenticate (and answer 401 to a guesser).
+        for throttle in self.get_throttles():
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
 
-def errors_response(code: int, errors: list[dict[str, Any]]) -> Response:
-    return Response({"errors": errors}, status=code)
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = (
+                JSONRenderer(),
+                MEDIA_TYPE,
+            )
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def bulk_items(request: Request) -> list[Any]:
-    """The `items` of a `{"items": [...]}` body, read with msgspec (the hot ingest path)."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyProblem(413, "body", f"the body is larger than {MAX_BODY_BYTES} bytes")
-    body = request.body
-    if len(body) > MAX_BODY_BYTES:
-        raise BodyProblem(413, "body", f"the body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        document = msgspec.json.decode(body)
-    except msgspec.DecodeError as error:
-        raise BodyProblem(400, "body", f"not valid JSON: {error}") from error
+    """The `items` of a `{"items": [...]}` body (SPEC §7), read as every JSON body is."""
+    require_json(request)
+    document = json_document(body_bytes(request), bulk=True)
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
-        raise BodyProblem(400, "items", 'the body must be {"items": [...]}')
+        raise invalid_field("items", 'the body must be {"items": [...]}')
     unknown = sorted(set(document) - {"items"})
     if unknown:
-        raise BodyProblem(400, unknown[0], "unknown key")
+        raise invalid_field(unknown[0], "unknown key")
     items: list[Any] = document["items"]
     if len(items) > MAX_ITEMS:
-        raise BodyProblem(413, "items", f"at most {MAX_ITEMS} items per request, got {len(items)}")
+        raise invalid_field(
+            "items", f"at most {MAX_ITEMS} items per request, got {len(items)}", status=413
+        )
     return items
 
 
 def bulk_call(
     request: Request, service: Callable[..., Any], *, kind: str, ok: int = status.HTTP_200_OK
 ) -> Response:
-    """Run an ingest service on a bulk body; map batch errors to 400 with index/field/message.
+    """Run an ingest service on a bulk body; a batch error is a 400 naming index and field.
 
     Counts the items by outcome for `/metrics` (`kind`: accounts, contacts, events, signals).
     """
+    items = bulk_items(request)
     try:
-        items = bulk_items(request)
         result = race_retried(lambda: service(items=items))
-    except BodyProblem as problem:
-        return problem.response()
     except BatchError as error:
         INGEST_ITEMS.labels(kind, "rejected").inc(len(items))
-        return errors_response(400, error.as_list())
+        detail = f"{len(error.errors)} invalid item(s): nothing was stored"
+        raise invalid(error.as_list(), detail) from error
     if isinstance(result, IngestResult):
         outcomes = {
             "accepted": result.accepted,
@@ -100,7 +115,7 @@ class CursorPage(CursorPagination):
         try:
             return super().decode_cursor(request)
         except NotFound as error:  # a mangled cursor is the client's mistake, not a missing page
-            raise ValidationError({"errors": {"cursor": ["invalid cursor"]}}) from error
+            raise invalid_field("cursor", "invalid cursor") from error
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next": self.get_next_link()})
@@ -121,34 +136,37 @@ class NewestFirst(CursorPage):
 
 
 # Schema components (documentation of the shapes above).
-class ItemError(serializers.Serializer):
-    index = serializers.IntegerField(allow_null=True)
-    field = serializers.CharField()
+class ProblemItem(serializers.Serializer):
     message = serializers.CharField()
+    index = serializers.IntegerField(required=False, help_text="the item of a bulk body")
+    field = serializers.CharField(required=False, help_text="a dotted field, e.g. `properties.url`")
+    path = serializers.CharField(
+        required=False, help_text="a document path, e.g. `contact.fit.rules[1].value`"
+    )
 
 
-class Errors(serializers.Serializer):
-    errors = ItemError(many=True)
+class ProblemOut(serializers.Serializer):
+    """RFC 9457 problem details (`application/problem+json`), SPEC §7 *Errors*."""
 
-
-class Detail(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
     detail = serializers.CharField()
+    errors = ProblemItem(many=True, required=False)
 
 
-class QueryErrors(serializers.Serializer):
-    errors = serializers.DictField(help_text="query parameter → its problems")
+def problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ProblemOut, description=description)
 
 
-BAD_QUERY = {400: OpenApiResponse(QueryErrors, description="a bad filter or cursor")}
-
-
+BAD_QUERY = {400: problem("a bad filter or cursor")}
 AUTH_RESPONSES = {
-    401: OpenApiResponse(Detail, description="no API key, or an invalid one"),
-    403: OpenApiResponse(Detail, description="the key lacks the scope"),
+    401: problem("no API key, or an invalid one"),
+    403: problem("the key lacks the scope"),
 }
 BULK_RESPONSES = {
-    400: OpenApiResponse(Errors, description="invalid batch: nothing was stored"),
-    413: OpenApiResponse(Errors, description="more than 1000 items or 1 MB"),
+    400: problem("invalid batch: nothing was stored"),
+    413: problem("more than 1000 items or 1 MB"),
     **AUTH_RESPONSES,
 }
 PAGE_PARAMETERS = [

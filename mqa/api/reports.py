@@ -7,23 +7,22 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, ParseError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from mqa.api.auth import scope
-from mqa.api.common import AUTH_RESPONSES, QueryErrors
+from mqa.api.common import AUTH_RESPONSES, ApiView, problem
+from mqa.http.problems import invalid_field, invalid_fields
 from mqa.reports.backtest import GOALS, LABELS, BacktestError, calibration_backtest
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
 
 
 class FunnelCsvRenderer(BaseRenderer):
-    """The funnel as a table, one row per group then the totals; errors as field,message."""
+    """The funnel as a table, one row per group then the totals (errors are JSON problems)."""
 
     media_type = "text/csv"
     format = "csv"
@@ -32,14 +31,7 @@ class FunnelCsvRenderer(BaseRenderer):
     def render(
         self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
     ) -> Any:
-        if isinstance(data, dict) and "groups" in data:
-            return csv_text(funnel_table(data))
-        errors = data.get("errors", {}) if isinstance(data, dict) else {}
-        if not errors and isinstance(data, dict) and "detail" in data:
-            errors = {"detail": [data["detail"]]}
-        rows = [["field", "message"]]
-        rows += [[field, message] for field, messages in errors.items() for message in messages]
-        return csv_text(rows)
+        return csv_text(funnel_table(data))
 
 
 FunnelQuery = type(
@@ -94,21 +86,17 @@ FunnelOut = type(
 )
 
 
-class UnknownFormat(APIException):
-    status_code = 400
-    default_detail = {"errors": {"format": ["format must be json or csv"]}}
-
-
-class FunnelReportView(APIView):
+class FunnelReportView(ApiView):
     permission_classes = [scope("read")]
     renderer_classes = [JSONRenderer, FunnelCsvRenderer]
+    metadata_class = None  # OPTIONS is not offered (its description has no CSV form)
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # DRF answers an unknown `?format=` with 404; it is a bad parameter, like the others.
         try:
             return super().perform_content_negotiation(request, force)
         except Http404 as error:
-            raise UnknownFormat from error
+            raise invalid_field("format", "format must be json or csv") from error
 
     @extend_schema(
         operation_id="reports_funnel",
@@ -126,14 +114,14 @@ class FunnelReportView(APIView):
         ],
         responses={
             200: FunnelOut,
-            400: OpenApiResponse(QueryErrors, description="a bad parameter"),
+            400: problem("a bad parameter"),
             **AUTH_RESPONSES,
         },
     )
     def get(self, request: Request) -> Response:
         query = FunnelQuery(data=request.query_params)
         if not query.is_valid():
-            return Response({"errors": query.errors}, status=400)
+            raise invalid_fields(query.errors)
         params = query.validated_data
         try:
             report = funnel_report_get(
@@ -143,7 +131,7 @@ class FunnelReportView(APIView):
                 end=params.get("to"),
             )
         except ReportQueryError as error:
-            return Response({"errors": {error.field: [str(error)]}}, status=400)
+            raise invalid_field(error.field, str(error)) from error
         response = Response(report)
         if (
             getattr(request, "accepted_renderer", None)
@@ -164,7 +152,7 @@ class BacktestIn(serializers.Serializer):
     )
 
 
-class CalibrationBacktestView(APIView):
+class CalibrationBacktestView(ApiView):
     permission_classes = [scope("admin")]
 
     @extend_schema(
@@ -180,17 +168,14 @@ class CalibrationBacktestView(APIView):
         ),
         responses={
             200: OpenApiTypes.OBJECT,
-            400: OpenApiResponse(QueryErrors, description="field → its problems"),
+            400: problem("a bad field"),
             **AUTH_RESPONSES,
         },
     )
     def post(self, request: Request) -> Response:
-        try:
-            body = BacktestIn(data=request.data)
-        except ParseError as error:
-            return Response({"errors": {"body": [str(error)]}}, status=400)
+        body = BacktestIn(data=request.data)
         if not body.is_valid():
-            return Response({"errors": body.errors}, status=400)
+            raise invalid_fields(body.errors)
         data = body.validated_data
         try:
             result = calibration_backtest(
@@ -202,5 +187,5 @@ class CalibrationBacktestView(APIView):
                 version_id=data.get("version"),
             )
         except BacktestError as error:
-            return Response({"errors": {error.field: [str(error)]}}, status=400)
+            raise invalid_field(error.field, str(error)) from error
         return Response(result)

@@ -13,21 +13,20 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from mqa.api.auth import scope
 from mqa.api.common import (
     AUTH_RESPONSES,
     BAD_QUERY,
     PAGE_PARAMETERS,
-    Detail,
+    ApiView,
     NewestFirst,
-    QueryErrors,
     page_of,
+    problem,
 )
+from mqa.http.problems import conflict, invalid, invalid_fields, not_found
 from mqa.models import Handoff, ScoringModelVersion
 from mqa.models.routing import RejectReason
 from mqa.scoring import DocumentError
@@ -42,24 +41,16 @@ from mqa.services.model_versions import NotADraft, scoring_model_import, scoring
 from mqa.services.preview import scoring_model_preview
 from mqa.services.routing import handoff_fields, routing_document_get, routing_document_put
 
-
-class PathError(serializers.Serializer):
-    path = serializers.CharField()
-    message = serializers.CharField()
+NO_VERSION = {404: problem("no such scoring model version")}
+BAD_DOCUMENT = {400: problem("errors name the `path` of each bad value")}
 
 
-class DocumentErrors(serializers.Serializer):
-    errors = PathError(many=True)
+def document_invalid(error: DocumentError) -> Exception:
+    errors = [{"path": path or "(document)", "message": m} for path, m in error.errors]
+    return invalid(errors, f"the document has {len(errors)} error(s)")
 
 
-NO_VERSION = {404: OpenApiResponse(Detail, description="no such scoring model version")}
-
-
-def _not_found(what: str) -> Response:
-    return Response({"detail": f"no {what}"}, status=404)
-
-
-class ScoringModelImportView(APIView):
+class ScoringModelImportView(ApiView):
     permission_classes = [scope("admin")]
 
     @extend_schema(
@@ -71,18 +62,15 @@ class ScoringModelImportView(APIView):
                 "Imported",
                 {"id": serializers.IntegerField(), "version": serializers.IntegerField()},
             ),
-            400: OpenApiResponse(DocumentErrors, description="errors name the path of each value"),
+            **BAD_DOCUMENT,
             **AUTH_RESPONSES,
         },
     )
     def post(self, request: Request) -> Response:
         try:
             version = scoring_model_import(document=request.data)
-        except ParseError as error:
-            return Response({"errors": [{"path": "(document)", "message": str(error)}]}, status=400)
         except DocumentError as error:
-            errors = [{"path": path or "(document)", "message": m} for path, m in error.errors]
-            return Response({"errors": errors}, status=400)
+            raise document_invalid(error) from error
         return Response({"id": version.id, "version": version.version}, status=201)
 
 
@@ -108,7 +96,7 @@ class Preview(serializers.Serializer):
     accounts = Impact()
 
 
-class ScoringModelPreviewView(APIView):
+class ScoringModelPreviewView(ApiView):
     permission_classes = [scope("admin")]
 
     @extend_schema(
@@ -119,8 +107,8 @@ class ScoringModelPreviewView(APIView):
     def post(self, request: Request, version_id: int) -> Response:
         try:
             return Response(scoring_model_preview(version_id=version_id))
-        except ScoringModelVersion.DoesNotExist:
-            return _not_found("such scoring model version")
+        except ScoringModelVersion.DoesNotExist as error:
+            raise not_found("such scoring model version") from error
 
 
 class PublishIn(serializers.Serializer):
@@ -135,7 +123,7 @@ class RescoreOut(serializers.Serializer):
     total = serializers.IntegerField()
 
 
-class ScoringModelPublishView(APIView):
+class ScoringModelPublishView(ApiView):
     permission_classes = [scope("admin")]
 
     @extend_schema(
@@ -143,29 +131,24 @@ class ScoringModelPublishView(APIView):
         request=PublishIn,
         responses={
             202: RescoreOut,
-            400: OpenApiResponse(
-                inline_serializer("PublishErrors", {"errors": serializers.DictField()})
-            ),
-            409: OpenApiResponse(Detail, description="the version is not a draft"),
+            400: problem("a missing or invalid `route`"),
+            409: problem("the version is not a draft"),
             **NO_VERSION,
             **AUTH_RESPONSES,
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
-        try:
-            body = PublishIn(data=request.data)
-        except ParseError as error:
-            return Response({"errors": {"body": [str(error)]}}, status=400)
+        body = PublishIn(data=request.data)
         if not body.is_valid():
-            return Response({"errors": body.errors}, status=400)
+            raise invalid_fields(body.errors)
         try:
             run = scoring_model_publish(version_id=version_id, route=body.validated_data["route"])
-        except ScoringModelVersion.DoesNotExist:
-            return _not_found("such scoring model version")
+        except ScoringModelVersion.DoesNotExist as error:
+            raise not_found("such scoring model version") from error
         except NotADraft as error:
-            return Response({"detail": str(error)}, status=409)
+            raise conflict(str(error)) from error
         except DocumentError as error:
-            return Response({"detail": f"the draft is no longer valid: {error}"}, status=409)
+            raise conflict(f"the draft is no longer valid: {error}") from error
         run.refresh_from_db()
         out = {
             "rescore_id": run.id,
@@ -177,7 +160,7 @@ class ScoringModelPublishView(APIView):
         return Response(out, status=status.HTTP_202_ACCEPTED)
 
 
-class ActiveScoringModelView(APIView):
+class ActiveScoringModelView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -186,14 +169,14 @@ class ActiveScoringModelView(APIView):
             200: OpenApiResponse(
                 OpenApiTypes.OBJECT, description="the mqa.scoring-model/v1 document"
             ),
-            404: OpenApiResponse(Detail, description="no model is active yet"),
+            404: problem("no model is active yet"),
             **AUTH_RESPONSES,
         },
     )
     def get(self, request: Request) -> Response:
         version = ScoringModelVersion.objects.filter(state=ScoringModelVersion.State.ACTIVE).first()
         if version is None:
-            return _not_found("active scoring model")
+            raise not_found("active scoring model")
         return Response(version.document)
 
 
@@ -210,7 +193,7 @@ class PipelineOut(serializers.Serializer):
     rescore = Rescore()
 
 
-class PipelineView(APIView):
+class PipelineView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(operation_id="pipeline_status", responses={200: PipelineOut, **AUTH_RESPONSES})
@@ -257,7 +240,7 @@ def handoff_out(h: Handoff) -> dict[str, Any]:
     }
 
 
-class HandoffListView(APIView):
+class HandoffListView(ApiView):
     permission_classes = [scope("read")]
 
     @extend_schema(
@@ -277,13 +260,13 @@ class HandoffListView(APIView):
     def get(self, request: Request) -> Response:
         filters = HandoffFilter(request.query_params, queryset=handoff_list())
         if not filters.is_valid():
-            return Response({"errors": filters.errors}, status=400)
+            raise invalid_fields(filters.errors)
         page = NewestFirst()
         rows: list[Any] = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([handoff_out(h) for h in rows])
 
 
-class RoutingView(APIView):
+class RoutingView(ApiView):
     """GET needs `read`; PUT (replace the whole document) needs `admin`."""
 
     def get_permissions(self) -> list[Any]:
@@ -304,18 +287,15 @@ class RoutingView(APIView):
         request=OpenApiTypes.OBJECT,
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="the stored document"),
-            400: OpenApiResponse(DocumentErrors, description="errors name the path of each value"),
+            **BAD_DOCUMENT,
             **AUTH_RESPONSES,
         },
     )
     def put(self, request: Request) -> Response:
         try:
             return Response(routing_document_put(document=request.data))
-        except ParseError as error:
-            return Response({"errors": [{"path": "(document)", "message": str(error)}]}, status=400)
         except DocumentError as error:
-            errors = [{"path": path or "(document)", "message": m} for path, m in error.errors]
-            return Response({"errors": errors}, status=400)
+            raise document_invalid(error) from error
 
 
 class RejectIn(serializers.Serializer):
@@ -329,9 +309,9 @@ class OutcomeIn(serializers.Serializer):
 
 FEEDBACK_RESPONSES = {
     200: HandoffOut,
-    400: OpenApiResponse(QueryErrors, description="a missing or unknown reason/outcome"),
-    404: OpenApiResponse(Detail, description="no such handoff"),
-    409: OpenApiResponse(Detail, description="not allowed from the handoff's current state"),
+    400: problem("a missing or unknown reason/outcome"),
+    404: problem("no such handoff"),
+    409: problem("not allowed from the handoff's current state"),
     **AUTH_RESPONSES,
 }
 
@@ -339,23 +319,20 @@ FEEDBACK_RESPONSES = {
 def _feedback(request: Request, body: type[serializers.Serializer] | None, act: Any) -> Response:
     data: dict[str, Any] = {}
     if body is not None:
-        try:
-            parsed = body(data=request.data)
-        except ParseError as error:
-            return Response({"errors": {"body": [str(error)]}}, status=400)
+        parsed = body(data=request.data)
         if not parsed.is_valid():
-            return Response({"errors": parsed.errors}, status=400)
+            raise invalid_fields(parsed.errors)
         data = dict(parsed.validated_data)
     try:
         handoff = act(**data)
-    except Handoff.DoesNotExist:
-        return _not_found("such handoff")
+    except Handoff.DoesNotExist as error:
+        raise not_found("such handoff") from error
     except HandoffConflict as error:
-        return Response({"detail": str(error)}, status=409)
+        raise conflict(str(error)) from error
     return Response(handoff_out(handoff))
 
 
-class HandoffAcceptView(APIView):
+class HandoffAcceptView(ApiView):
     permission_classes = [scope("feedback")]
 
     @extend_schema(operation_id="handoff_accept", request=None, responses=FEEDBACK_RESPONSES)
@@ -363,7 +340,7 @@ class HandoffAcceptView(APIView):
         return _feedback(request, None, lambda: handoff_accept(handoff_id=handoff_id))
 
 
-class HandoffRejectView(APIView):
+class HandoffRejectView(ApiView):
     permission_classes = [scope("feedback")]
 
     @extend_schema(operation_id="handoff_reject", request=RejectIn, responses=FEEDBACK_RESPONSES)
@@ -375,7 +352,7 @@ class HandoffRejectView(APIView):
         )
 
 
-class HandoffOutcomeView(APIView):
+class HandoffOutcomeView(ApiView):
     permission_classes = [scope("feedback")]
 
     @extend_schema(operation_id="handoff_outcome", request=OutcomeIn, responses=FEEDBACK_RESPONSES)

@@ -12,6 +12,14 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from mqa.http.bodies import NUL_MESSAGE
+from mqa.http.problems import (
+    UNAVAILABLE_RETRY_SECONDS,
+    database_unavailable,
+    is_api_path,
+    problem_response,
+    unavailable_response,
+)
 from mqa.ops.context import API_KEY, REQUEST_ID
 from mqa.ops.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -54,3 +62,45 @@ class RequestMiddleware:
         finally:
             REQUEST_ID.reset(tokens[0])
             API_KEY.reset(tokens[1])
+
+
+class ProblemMiddleware:
+    """What no view should have to think about (SPEC §7 *Errors*): a NUL character in an API
+    path or query string is a 400 naming it, before anything reads the database; a database
+    that cannot be reached answers 503 with `Retry-After` on every page, as a problem on API
+    paths (API views answer it themselves, through the same handler)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_path(request.path):
+            if "\x00" in request.path:
+                return problem_response(
+                    400,
+                    "the path must not contain NUL (\\u0000) characters",
+                    [{"field": "path", "message": NUL_MESSAGE}],
+                )
+            for name, values in request.GET.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    field = name.replace("\x00", "\\u0000")
+                    return problem_response(
+                        400,
+                        f"the query parameter {field!r} must not contain NUL characters",
+                        [{"field": field, "message": NUL_MESSAGE}],
+                    )
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not database_unavailable(exception):
+            return None
+        if is_api_path(request.path):
+            return unavailable_response(exception)
+        logger.warning("database unavailable: %s", exception)
+        response = HttpResponse(
+            "The service cannot reach its database right now; retry shortly.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+        return response

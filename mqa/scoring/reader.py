@@ -25,6 +25,10 @@ from mqa.scoring.types import Condition
 DOMAIN_ATTRIBUTES = ("domain", "email_domain", "account.domain")
 
 
+# Names, labels, queues and assignees are stored in 255-character columns.
+MAX_STRING = 255
+
+
 class DocumentError(ValueError):
     """A document that is not a valid scoring model; `errors` is a list of (path, message)."""
 
@@ -80,6 +84,8 @@ class Reader:
     def string(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(path, "must be a non-empty string")
+        if len(value.strip()) > MAX_STRING:
+            raise self.fail(path, f"must be at most {MAX_STRING} characters")
         return value.strip()
 
     def number(self, value: Any, path: str, minimum: float | None = None) -> float:

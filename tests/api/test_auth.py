@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from mqa.models import ApiKey
 from mqa.services.api_keys import SCOPES, api_key_revoke
 from tests.factories import TEST_MODEL
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +58,9 @@ def test_no_key_or_a_bad_key_is_401(method, path, body, needed, ok):
     response = call(wrong, method, path, body)
     assert (response.status_code, response.json()) == (
         401,
-        {"detail": "invalid or revoked API key"},
+        problem(401, "invalid or revoked API key"),
     )
+    assert response["Content-Type"] == "application/problem+json"
     assert response["WWW-Authenticate"] == "Api-Key"
 
 
@@ -69,7 +71,7 @@ def test_a_key_without_the_scope_is_403_and_with_it_gets_through(
     others = [scope for scope in SCOPES if scope != needed]
     response = call(client_for(*others), method, path, body)
     assert response.status_code == 403
-    assert response.json() == {"detail": f"this API key lacks the {needed!r} scope"}
+    assert response.json() == problem(403, f"this API key lacks the {needed!r} scope")
 
     assert call(client_for(needed), method, path, body).status_code == ok
 

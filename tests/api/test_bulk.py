@@ -10,6 +10,7 @@ from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.models import PendingWork
 from tests.factories import event, signal
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,10 @@ def test_signals_bulk_is_accepted(api):
 def test_one_bad_item_is_a_400_naming_it_and_nothing_is_stored(api, path, items, errors):
     response = api.post(path, {"items": items}, format="json")
 
-    assert (response.status_code, response.json()) == (400, {"errors": errors})
+    assert (response.status_code, response.json()) == (
+        400,
+        problem(400, f"{len(errors)} invalid item(s): nothing was stored", errors),
+    )
     assert (Account.objects.count(), Contact.objects.count(), PendingWork.objects.count()) == (
         0,
         0,
@@ -155,11 +159,10 @@ def test_more_than_1000_items_is_a_413(api):
     )
 
     assert response.status_code == 413
-    assert response.json() == {
-        "errors": [
-            {"index": None, "field": "items", "message": "at most 1000 items per request, got 1001"}
-        ]
-    }
+    message = "at most 1000 items per request, got 1001"
+    assert response.json() == problem(
+        413, f"items: {message}", [{"field": "items", "message": message}]
+    )
     assert Account.objects.count() == 0
 
 

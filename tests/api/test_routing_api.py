@@ -7,6 +7,7 @@ from mqa.models import Handoff
 from mqa.services.pipeline import pipeline_process
 from mqa.services.routing import routing_document_put
 from tests.factories import mql_events
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,11 @@ def test_an_invalid_routing_document_is_a_400_and_keeps_the_old_one(api):
 
     assert (response.status_code, response.json()) == (
         400,
-        {"errors": [{"path": "abm_queue", "message": "no queue named 'abm'"}]},
+        problem(
+            400,
+            "the document has 1 error(s)",
+            [{"path": "abm_queue", "message": "no queue named 'abm'"}],
+        ),
     )
     assert api.get("/api/v1/routing").json()["abm_queue"] is None
 
@@ -67,7 +72,11 @@ def test_accept_then_outcomes_over_the_api(api, handoff):
 
 def test_reject_needs_a_known_reason_and_records_it(api, handoff):
     unknown = api.post(f"/api/v1/handoffs/{handoff.id}/reject", {"reason": "meh"}, format="json")
-    assert (unknown.status_code, list(unknown.json()["errors"])) == (400, ["reason"])
+    message = '"meh" is not a valid choice.'
+    assert (unknown.status_code, unknown.json()) == (
+        400,
+        problem(400, f"reason: {message}", [{"field": "reason", "message": message}]),
+    )
     handoff.refresh_from_db()
     assert handoff.status == "open"
 
@@ -98,7 +107,7 @@ def test_invalid_transitions_are_409(api, handoff):
 
     assert (response.status_code, response.json()) == (
         409,
-        {"detail": f"handoff {handoff.id} is rejected"},
+        problem(409, f"handoff {handoff.id} is rejected"),
     )
     handoff.refresh_from_db()
     assert (handoff.status, handoff.accepted_at) == ("rejected", None)

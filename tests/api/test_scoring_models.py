@@ -9,6 +9,7 @@ from mqa.models import ContactScore, ContactStatusChange, ScoringModelVersion
 from mqa.scoring.operators import OPERATORS
 from mqa.services.pipeline import pipeline_process
 from tests.factories import TEST_MODEL, mql_events
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +32,17 @@ def test_an_invalid_document_is_a_400_naming_paths(api):
     response = api.post("/api/v1/scoring-models", document, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": [
+    assert response.json() == problem(
+        400,
+        "the document has 2 error(s)",
+        [
             {"path": "contact.thresholds.total", "message": "must be greater than 0"},
             {
                 "path": "contact.engagement.rules[1].where[0].op",
                 "message": f"unknown operator; use one of {', '.join(OPERATORS)}",
             },
-        ]
-    }
+        ],
+    )
     assert ScoringModelVersion.objects.count() == 0
 
 
@@ -106,7 +109,14 @@ def test_publish_needs_a_route_flag_and_a_draft(api):
     draft = api.post("/api/v1/scoring-models", TEST_MODEL, format="json").json()
 
     missing = api.post(f"/api/v1/scoring-models/{draft['id']}/publish", {}, format="json")
-    assert (missing.status_code, list(missing.json()["errors"])) == (400, ["route"])
+    assert (missing.status_code, missing.json()) == (
+        400,
+        problem(
+            400,
+            "route: This field is required.",
+            [{"field": "route", "message": "This field is required."}],
+        ),
+    )
     assert ScoringModelVersion.objects.get().state == "draft"
 
     assert (
@@ -120,7 +130,7 @@ def test_publish_needs_a_route_flag_and_a_draft(api):
     )
     assert (again.status_code, again.json()) == (
         409,
-        {"detail": "version 1 is active, not a draft"},
+        problem(409, "version 1 is active, not a draft"),
     )
     assert (
         api.post("/api/v1/scoring-models/999/publish", {"route": True}, format="json").status_code
@@ -136,10 +146,10 @@ def test_a_document_with_a_nul_character_is_a_400(api):
 
     assert (response.status_code, response.json()) == (
         400,
-        {
-            "errors": [
-                {"path": "(document)", "message": "must not contain NUL (\\u0000) characters"}
-            ]
-        },
+        problem(
+            400,
+            "name: must not contain NUL (\\u0000) characters",
+            [{"field": "name", "message": "must not contain NUL (\\u0000) characters"}],
+        ),
     )
     assert ScoringModelVersion.objects.count() == 0

@@ -16,6 +16,7 @@ from mqa.scoring import Activity, score_contact
 from mqa.services.facts import contact_facts
 from mqa.services.model_versions import scoring_model_draft_with_thresholds
 from tests.factories import event, pricing_view, signal
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 T = (timezone.now() - timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -190,11 +191,19 @@ def test_the_api_names_a_bad_field(api, world):
 
     assert (response.status_code, response.json()) == (
         400,
-        {"errors": {"target_rate": ["goal 'rate' needs a target_rate in (0, 1]"]}},
+        problem(
+            400,
+            "target_rate: goal 'rate' needs a target_rate in (0, 1]",
+            [{"field": "target_rate", "message": "goal 'rate' needs a target_rate in (0, 1]"}],
+        ),
     )
     assert (missing.status_code, missing.json()) == (
         400,
-        {"errors": {"cutoff": ["This field is required."]}},
+        problem(
+            400,
+            "cutoff: This field is required.",
+            [{"field": "cutoff", "message": "This field is required."}],
+        ),
     )
 
 

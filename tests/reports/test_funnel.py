@@ -13,6 +13,7 @@ from contacts.models import Contact
 from mqa.models import Handoff, ScoringModelVersion
 from mqa.models.routing import RejectReason
 from mqa.reports.funnel import REASONS, percentile
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -206,7 +207,11 @@ def test_the_funnel_downloads_as_csv(api, handoffs):
 def test_bad_parameters_are_named(api, params, field, message):
     response = api.get("/api/v1/reports/funnel", params)
 
-    assert (response.status_code, response.json()) == (400, {"errors": {field: [message]}})
+    assert (response.status_code, response.json()) == (
+        400,
+        problem(400, f"{field}: {message}", [{"field": field, "message": message}]),
+    )
+    assert response["Content-Type"] == "application/problem+json"
 
 
 def test_the_funnel_needs_the_read_scope(client_for, handoffs):

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from accounts.models import Account
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--user", default="demo", help="demo login (password = user name)")
 
     def handle(self, *args: Any, accounts: int, seed: int, user: str, **options: Any) -> None:
+        if not settings.DEBUG:
+            # Its login's password is its user name: never on a server (make serve).
+            raise CommandError("seed_demo is only for the embedded demo (DJANGO_DEBUG=true)")
         if Account.objects.exists():
             self.stdout.write("demo data already loaded; leaving it as it is")
         else:
