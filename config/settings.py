@@ -248,6 +248,9 @@ MQA_RESCORE_LANES = env_int("MQA_RESCORE_LANES", 2)  # workers sharing a full re
 # (`manage.py run_scheduler`) runs it, so the request answers at once.
 MQA_RESCORE_IN_SCHEDULER = env_bool("MQA_RESCORE_IN_SCHEDULER", False)
 MQA_BULK_WORK_MEM_MB = env_int("MQA_BULK_WORK_MEM_MB", 256)  # sort memory for set-based scoring
+# A bound on each statement of set-based scoring: PostgreSQL evaluates rule regexes there with
+# its own engine, which (unlike RE2 on the Python side) is not guaranteed linear (SPEC §3).
+MQA_SQL_STATEMENT_TIMEOUT_MS = env_int("MQA_SQL_STATEMENT_TIMEOUT_MS", 60_000)
 MQA_WORK_LEASE_SECONDS = env_int("MQA_WORK_LEASE_SECONDS", 120)
 MQA_SWEEP_SECONDS = env_int("MQA_SWEEP_SECONDS", 30)
 # SPEC §4: time passing is re-evaluated at least every 15 minutes.

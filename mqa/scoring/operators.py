@@ -7,10 +7,10 @@ booleans; values of different types are unequal.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
+
+from mqa.scoring.regex import compiled
 
 MISSING: Any = object()
 # "Trimmed" means ASCII whitespace, the same set PostgreSQL's btrim is given by the bulk path.
@@ -45,12 +45,6 @@ def values_equal(left: Any, right: Any) -> bool:
     return False
 
 
-@lru_cache(maxsize=1024)
-def compiled(pattern: str) -> re.Pattern[str]:
-    # DOTALL: in PostgreSQL's regexes `.` matches a newline too.
-    return re.compile(pattern, re.IGNORECASE | re.DOTALL)
-
-
 def _string_op(test: Callable[[str, str], bool]) -> Callable[[Any, Any], bool]:
     def apply(actual: Any, expected: Any) -> bool:
         if not isinstance(actual, str) or not isinstance(expected, str):
@@ -68,9 +62,8 @@ def _number_op(test: Callable[[float, Any], bool]) -> Callable[[Any, Any], bool]
 
 
 def _regex(actual: Any, pattern: Any) -> bool:
-    return (
-        isinstance(actual, str) and compiled(pattern).search(actual.strip(WHITESPACE)) is not None
-    )
+    # RE2 (linear time, SPEC §3), never `re`: see mqa.scoring.regex.
+    return isinstance(actual, str) and compiled(pattern).search(actual.strip(WHITESPACE))
 
 
 _APPLY: dict[str, Callable[[Any, Any], bool]] = {

@@ -2,12 +2,24 @@
 
 Allowed: literals, `.`, `[...]` classes, `^ $`, `* + ? {m,n}`, `|`, `( )`, `\\d \\s \\w` and
 escaped metacharacters. Refused: other escapes (`\\b`, back-references), `(?...)` groups
-(look-around, named groups, inline flags) and lazy or possessive quantifiers.
+(look-around, named groups, inline flags), lazy or possessive quantifiers, and patterns longer
+than 200 characters.
+
+User patterns are matched with RE2, an automaton engine, never with the backtracking `re`: a
+pattern such as `(\\w+\\s?)+manager` then takes time linear in the value, not exponential
+(SPEC §3). `compiled` is the one place a user pattern becomes a matcher; google-re2 ships no
+type information, so it is wrapped here in a small typed class.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
+
+import re2
+
+MAX_PATTERN_LENGTH = 200
 
 METACHARACTERS = set(".^$*+?{}[]()|\\/-")
 CLASS_ESCAPES = set("dsw")
@@ -16,6 +28,8 @@ _BRACES = re.compile(r"\{(\d+)(,(\d*))?\}")
 
 def portable_regex_error(pattern: str) -> str | None:
     """None when `pattern` is in the portable subset, else what is wrong with it."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return f"must be at most {MAX_PATTERN_LENGTH} characters long, not {len(pattern)}"
     i, n = 0, len(pattern)
     quantifiable = False
     depth = 0
@@ -78,10 +92,41 @@ def portable_regex_error(pattern: str) -> str | None:
     if depth:
         return "has an unclosed ("
     try:
-        re.compile(pattern)
-    except re.error as error:
+        compiled(pattern)
+    except RegexError as error:
         return f"is not a valid pattern: {error}"
     return None
+
+
+class RegexError(ValueError):
+    """RE2 could not compile a pattern (invalid, or its automaton would be too large)."""
+
+
+class Regex:
+    """A compiled user pattern: case-insensitive, `.` matching a newline as in PostgreSQL."""
+
+    __slots__ = ("_compiled",)
+
+    def __init__(self, compiled: Any) -> None:
+        self._compiled = compiled
+
+    def search(self, text: str) -> bool:
+        return self._compiled.search(text) is not None
+
+
+@lru_cache(maxsize=1024)
+def compiled(pattern: str) -> Regex:
+    """The RE2 matcher of `pattern`; raises `RegexError` when RE2 cannot compile it."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.dot_nl = True  # in PostgreSQL's regexes `.` matches a newline too
+    options.log_errors = False  # the caller reports the error; RE2 would also print it
+    try:
+        return Regex(re2.compile(pattern, options))
+    except re2.error as error:
+        detail = error.args[0] if error.args else ""
+        text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+        raise RegexError(text) from None
 
 
 def _class_end(pattern: str, start: int) -> int | None:

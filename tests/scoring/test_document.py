@@ -652,3 +652,31 @@ def test_several_errors_are_reported_at_once():
 def test_a_document_that_is_not_an_object_is_rejected(document):
     with pytest.raises(DocumentError):
         parse_document(document)
+
+
+def test_a_regex_longer_than_200_characters_is_rejected_naming_the_path():
+    document = example()
+    pattern = "a" * 201
+    document["contact"]["fit"]["rules"][0] = {
+        "attribute": "title",
+        "op": "regex",
+        "value": pattern,
+        "points": 1,
+    }
+
+    with pytest.raises(DocumentError) as raised:
+        parse_document(document)
+
+    assert raised.value.errors == [
+        ("contact.fit.rules[0].value", "must be at most 200 characters long, not 201")
+    ]
+
+
+def test_a_regex_of_200_characters_is_accepted():
+    document = example()
+    rule = {"attribute": "title", "op": "regex", "value": "a" * 200, "points": 1}
+    document["contact"]["fit"]["rules"][0] = rule
+
+    model = parse_document(document)
+
+    assert model.contact.fit_rules[0].condition == Condition("title", "regex", "a" * 200)

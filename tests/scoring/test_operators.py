@@ -254,3 +254,12 @@ def test_regex_dot_matches_a_newline_as_in_postgresql():
 def test_trimming_is_ascii_whitespace_the_same_set_postgresql_is_given():
     assert evaluate("eq", "\t vp \n", "VP") is True
     assert evaluate("is_not_set", " \r\n ", None) is True
+
+
+def test_a_nested_quantifier_takes_linear_time_on_a_title_that_does_not_match():
+    # SPEC §3: RE2, not a backtracking engine; with `re` this search does not finish in 60 s.
+    title = "Senior Regional Sales and Marketing Directo"
+    assert len(title) == 43
+
+    assert evaluate("regex", title, r"(\w+\s?)+manager") is False
+    assert evaluate("regex", title + "r manager", r"(\w+\s?)+manager") is True

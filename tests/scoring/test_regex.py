@@ -87,3 +87,14 @@ def test_the_refusal_says_what_is_not_portable():
         r"escape \b is not portable; use \d, \s, \w or escape a metacharacter"
     )
     assert "(?...)" in portable_regex_error("(?i)vp")
+
+
+def test_a_pattern_longer_than_200_characters_is_refused():
+    assert portable_regex_error("a" * 200) is None
+    assert portable_regex_error("a" * 201) == "must be at most 200 characters long, not 201"
+
+
+def test_a_pattern_whose_automaton_is_too_large_is_refused():
+    assert portable_regex_error("((a{255}){255}){255}") == (
+        "is not a valid pattern: invalid repetition size: {255}"
+    )

@@ -81,6 +81,10 @@ def _store(
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{int(settings.MQA_BULK_WORK_MEM_MB)}MB'")
+        # PostgreSQL's regex engine may backtrack on a rule's pattern: bound every statement.
+        cursor.execute(
+            f"SET LOCAL statement_timeout = {int(settings.MQA_SQL_STATEMENT_TIMEOUT_MS)}"
+        )
         cursor.execute(
             f"""INSERT INTO {scores} ({key}, status, {spec["columns"]}, status_since)
                 SELECT id, 'none', {spec["defaults"]}, %(now)s FROM {spec["table"]}
