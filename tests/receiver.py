@@ -20,10 +20,16 @@ class Received:
 @dataclass
 class Receiver:
     fail_first: int = 0
+    redirect_to: str | None = None  # answer every POST with a 302 to this URL
     requests: list[Received] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -41,10 +47,13 @@ class Receiver:
                 with receiver.lock:
                     receiver.attempts[webhook_id] += 1
                     status = 500 if receiver.attempts[webhook_id] <= receiver.fail_first else 204
+                    status = 302 if receiver.redirect_to else status
                     receiver.requests.append(
                         Received(webhook_id, dict(self.headers.items()), body, status)
                     )
                 self.send_response(status)
+                if receiver.redirect_to:
+                    self.send_header("Location", receiver.redirect_to)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

@@ -5,8 +5,12 @@ transaction, so a change and the news of it commit together; a task sends them a
 commit, and the sweeper re-sends the wake-up while deliveries are due (a broker that was
 down delays them, nothing more). Failed attempts back off exponentially; after
 `MQA_WEBHOOK_MAX_ATTEMPTS` a delivery is dead, visible in the admin with a retry action.
-Targets that resolve to loopback, private or link-local addresses are refused unless
-`MQA_WEBHOOKS_ALLOW_PRIVATE` is set.
+Targets that resolve to an address that is not global (loopback, private, link-local,
+shared `100.64.0.0/10`, reserved) or to a multicast one are refused unless
+`MQA_WEBHOOKS_ALLOW_PRIVATE` is set. A send resolves the host once, checks every address and
+connects to the checked one (TLS still names and verifies the host), so a DNS answer that
+changes after the check (rebinding) cannot point it elsewhere; redirects are never followed,
+a 3xx is a failed attempt.
 
 Imports models and the task seam (`mqa.dispatch`) only: every layer above may emit.
 """
@@ -25,13 +29,14 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from mqa import dispatch
 from mqa.models import WebhookDelivery, WebhookSubscription
@@ -57,28 +62,75 @@ def webhook_sign(*, secret: str, webhook_id: str, timestamp: int, body: str) -> 
 
 def webhook_target_check(url: str) -> None:
     """Raise `WebhookTargetRefused` unless `url` is http(s) to a public address."""
+    parts, port = _target(url)
+    if not settings.MQA_WEBHOOKS_ALLOW_PRIVATE:
+        _checked_address(parts, port)
+
+
+def _target(url: str) -> tuple[SplitResult, int]:
+    """The parts of an http(s) URL with a host, and the port it names or implies."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookTargetRefused("must be an http:// or https:// URL with a host")
-    if settings.MQA_WEBHOOKS_ALLOW_PRIVATE:
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as error:
-        raise WebhookTargetRefused(f"cannot resolve {parts.hostname}: {error}") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if (
-            address.is_loopback
-            or address.is_private
-            or address.is_link_local
-            or address.is_reserved
-            or address.is_multicast
-            or address.is_unspecified
-        ):
-            raise WebhookTargetRefused(
-                f"{parts.hostname} resolves to {address}, a loopback/private/link-local address"
-            )
+        port = parts.port
+    except ValueError as error:  # out of range, not a number
+        raise WebhookTargetRefused(str(error)) from error
+    return parts, port or (443 if parts.scheme == "https" else 80)
+
+
+def _checked_address(parts: SplitResult, port: int) -> str:
+    """Resolve the host once and check every address; the one to connect to."""
+    hostname = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(hostname, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as error:
+        raise WebhookTargetRefused(f"cannot resolve {hostname}: {error}") from error
+    # An IPv6 link-local answer carries its zone (`fe80::1%eth0`); the address is before it.
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses:
+        raise WebhookTargetRefused(f"cannot resolve {hostname}")
+    if not settings.MQA_WEBHOOKS_ALLOW_PRIVATE:
+        for address in addresses:
+            if not address.is_global or address.is_multicast:
+                raise WebhookTargetRefused(
+                    f"{hostname} resolves to {address}, which is not a public address"
+                )
+    return str(addresses[0])
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the address in the URL (the checked one) while TLS, like the `Host` header,
+    names the subscription's host: SNI and certificate verification are for the hostname."""
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        if host_params["scheme"] == "https":
+            host = request.headers["Host"]
+            host = host.decode() if isinstance(host, bytes) else host
+            pool_kwargs["server_hostname"] = urlsplit(f"//{host}").hostname
+        return host_params, pool_kwargs
+
+
+def _post(
+    session: requests.Session, url: str, body: bytes, headers: dict[str, str]
+) -> requests.Response:
+    parts, port = _target(url)
+    address = _checked_address(parts, port)
+    host = f"[{address}]" if ":" in address else address
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    pinned = parts._replace(netloc=(f"{userinfo}@" if userinfo else "") + f"{host}:{port}")
+    return session.post(
+        pinned.geturl(),
+        data=body,
+        headers={**headers, "Host": hostport},
+        timeout=settings.MQA_WEBHOOK_TIMEOUT_SECONDS,
+        allow_redirects=False,  # a redirect could lead anywhere: it is a failed attempt
+    )
 
 
 def webhook_events_emit(*, event_type: str, payloads: list[dict[str, Any]]) -> int:
@@ -151,16 +203,12 @@ def _send(delivery: WebhookDelivery, session: requests.Session) -> tuple[int | N
         ),
     }
     try:
-        webhook_target_check(subscription.url)
-        response = session.post(
-            subscription.url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.MQA_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
+        response = _post(session, subscription.url, body.encode(), headers)
     except (requests.RequestException, WebhookTargetRefused) as error:
         return None, str(error)[:2000]
+    if response.is_redirect:
+        location = response.headers.get("location", "")[:1000]
+        return response.status_code, f"redirects are not followed (to {location!r})"
     return response.status_code, "" if response.ok else response.text[:2000]
 
 
@@ -168,6 +216,8 @@ def webhooks_deliver(*, limit: int = 200) -> int:
     """Send what is due; returns how many were delivered."""
     delivered = 0
     with requests.Session() as session:
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, _PinnedAdapter())
         while ids := _claim(timezone.now(), limit):
             for delivery in WebhookDelivery.objects.filter(id__in=ids).select_related(
                 "subscription"

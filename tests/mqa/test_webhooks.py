@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
+from collections import Counter
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -59,6 +62,9 @@ def test_signatures_verify_with_the_standard_webhooks_library():
         "http://192.168.0.4/x",
         "http://169.254.169.254/latest",
         "http://[::1]/x",
+        "http://100.64.1.1/x",  # shared address space (carrier-grade NAT): not global
+        "http://[::ffff:127.0.0.1]/x",
+        "http://224.0.0.1/x",
         "ftp://example.com/x",
     ],
 )
@@ -125,3 +131,103 @@ def test_a_delivery_dies_after_the_last_attempt_and_can_be_retried(receiver, set
     assert webhook_deliveries_retry(delivery_ids=[delivery.id]) == 1
     assert webhooks_deliver() == 1
     assert WebhookDelivery.objects.get().status == "delivered"
+
+
+PUBLIC = "93.184.215.14"
+
+
+def fake_dns(monkeypatch: Any, answers: dict[str, list[tuple[str, int]]]) -> Counter[str]:
+    """DNS (outside the service): each lookup of a name in `answers` gets its next answer, the
+    last one repeating; other names resolve as usual. The answer for the public address stands
+    for the network routing it: to a local receiver. Returns the lookups made of each name."""
+    real = socket.getaddrinfo
+    lookups: Counter[str] = Counter()
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        address, to_port = answers[host][min(lookups[host], len(answers[host]) - 1)]
+        lookups[host] += 1
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, to_port or port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+@pytest.fixture
+def public_and_internal():
+    public, internal = Receiver().start(), Receiver().start()
+    yield public, internal
+    public.stop()
+    internal.stop()
+
+
+def test_a_send_connects_to_the_address_it_checked_not_to_a_later_answer(
+    settings, monkeypatch, public_and_internal
+):
+    # given a name that answers a public address once, then an internal one (rebinding)
+    public, internal = public_and_internal
+    settings.MQA_WEBHOOKS_ALLOW_PRIVATE = False
+    lookups = fake_dns(
+        monkeypatch,
+        {
+            "hooks.example.test": [(PUBLIC, 0), ("127.0.0.1", internal.port)],
+            PUBLIC: [("127.0.0.1", public.port)],
+        },
+    )
+    webhook_subscription(url="http://hooks.example.test/hooks", event_types=["handoff.updated"])
+    webhook_events_emit(event_type="handoff.updated", payloads=[{"id": 1}])
+
+    # when it is sent
+    assert webhooks_deliver() == 1
+
+    # then the name was resolved once and the checked address got it, for that host
+    assert lookups["hooks.example.test"] == 1
+    assert [(r.headers["Host"], r.answered) for r in public.requests] == [
+        ("hooks.example.test", 204)
+    ]
+    assert internal.requests == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.last_status_code) == ("delivered", 204)
+
+
+def test_a_name_that_rebinds_to_a_private_address_after_the_subscription_check_is_refused(
+    settings, monkeypatch, public_and_internal
+):
+    _, internal = public_and_internal
+    settings.MQA_WEBHOOKS_ALLOW_PRIVATE = False
+    fake_dns(monkeypatch, {"hooks.example.test": [(PUBLIC, 0), ("127.0.0.1", internal.port)]})
+    url = "http://hooks.example.test/hooks"
+    webhook_target_check(url)  # the subscription's check sees the public address
+    webhook_subscription(url=url, event_types=["handoff.updated"])
+    webhook_events_emit(event_type="handoff.updated", payloads=[{"id": 1}])
+
+    assert webhooks_deliver() == 0
+
+    assert internal.requests == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
+    assert delivery.last_error == (
+        "hooks.example.test resolves to 127.0.0.1, which is not a public address"
+    )
+
+
+def test_a_redirect_is_not_followed_and_the_attempt_fails(settings):
+    settings.MQA_WEBHOOKS_ALLOW_PRIVATE = True
+    settings.MQA_WEBHOOK_BACKOFF_SECONDS = 60  # one attempt now, the next one later
+    target = Receiver().start()
+    redirecting = Receiver(redirect_to=target.url).start()
+    try:
+        webhook_subscription(url=redirecting.url, event_types=["handoff.updated"])
+        webhook_events_emit(event_type="handoff.updated", payloads=[{"id": 1}])
+
+        assert webhooks_deliver() == 0
+
+        assert [r.answered for r in redirecting.requests] == [302]
+        assert target.requests == []
+    finally:
+        redirecting.stop()
+        target.stop()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 302)
+    assert delivery.last_error == f"redirects are not followed (to {target.url!r})"
