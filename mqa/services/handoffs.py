@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -31,6 +32,16 @@ from mqa.services.webhooks import webhook_events_emit
 
 OUTCOME_RANK: dict[str | None, int] = {None: 0, "sql": 1, "opportunity": 2, "won": 3, "lost": 3}
 NEW_ORDER = 2**62  # above any stored id: where unsaved handoffs sort among stored ones
+
+
+@dataclass(frozen=True)
+class OutcomesImportResult(UpsertResult):
+    """What an outcome import did; `unchanged` counts outcomes already recorded (a re-import)."""
+
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return super().as_dict() | {"unchanged": self.unchanged}
 
 
 class HandoffConflict(ValueError):
@@ -129,16 +140,18 @@ def clean_outcome(item: ImportedOutcomeIn) -> ImportedOutcomeIn:
     return item
 
 
-def handoff_outcomes_import(*, items: Iterable[Any]) -> UpsertResult:
+def handoff_outcomes_import(*, items: Iterable[Any]) -> OutcomesImportResult:
     """Record historical outcomes, for funnel reports and calibration.
 
     An outcome moves the record's latest handoff created by then, not rejected and without a
     later outcome, forward (accepting it if it was open); without one, it creates an accepted
     handoff (created at `created_at`, else at the outcome). Nothing is routed or announced: this
     is history. A record that does not exist is an error of its item; nothing is stored then.
+    An outcome already recorded — a handoff of the record created by then reached it (or a
+    later one) at that time or after — changes nothing, so importing a file again is harmless.
     """
     valid = validate_batch(items, ImportedOutcomeIn, clean_outcome)
-    created = updated = 0
+    created = updated = unchanged = 0
     with transaction.atomic():
         contacts = dict(
             Contact.objects.filter(email__in={i.email for i in valid if i.email}).values_list(
@@ -178,6 +191,12 @@ def handoff_outcomes_import(*, items: Iterable[Any]) -> UpsertResult:
                 else ("account_id", accounts[item.domain or ""])
             )
             rank = OUTCOME_RANK[item.outcome]
+            if any(
+                entry[0] <= item.at and _has_recorded(entry[2], item.outcome, item.at)
+                for entry in held[owner]
+            ):
+                unchanged += 1
+                continue
             # The latest handoff created by then, without this outcome or a later one.
             current = max(
                 (
@@ -218,4 +237,12 @@ def handoff_outcomes_import(*, items: Iterable[Any]) -> UpsertResult:
             list(moved.values()), ["status", "accepted_at", "outcome", "outcome_at", "updated_at"]
         )
         Handoff.objects.bulk_create(new)
-    return UpsertResult(created=created, updated=updated)
+    return OutcomesImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+def _has_recorded(handoff: Handoff, outcome: str, at: datetime) -> bool:
+    """Whether `handoff` already went through `outcome` at `at`: it states that outcome, or a
+    later one (`won` and `lost` are alternatives, neither later), recorded then or after."""
+    if handoff.outcome_at is None or handoff.outcome_at < at:
+        return False
+    return handoff.outcome == outcome or OUTCOME_RANK[handoff.outcome] > OUTCOME_RANK[outcome]

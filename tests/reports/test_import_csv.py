@@ -87,7 +87,7 @@ def test_it_imports_every_section_through_the_mapping(tmp_path):
         "accounts: 2 rows read; created 2, updated 0",
         "contacts: 2 rows read; created 2, updated 0",
         "events: 2 rows read; accepted 2, duplicates 0, conflicts 0",
-        "outcomes: 1 rows read; created 1, updated 0",
+        "outcomes: 1 rows read; created 1, updated 0, unchanged 0",
         "imported; 0 rows rejected",
     ]
     assert err == ""
@@ -201,7 +201,7 @@ def test_an_outcome_moves_the_open_handoff_forward(tmp_path):
 
     out, _ = run(files(tmp_path, mapping))
 
-    assert "outcomes: 1 rows read; created 0, updated 1" in out
+    assert "outcomes: 1 rows read; created 0, updated 1, unchanged 0" in out
     open_one.refresh_from_db()
     assert (open_one.status, open_one.outcome, open_one.outcome_at) == (
         "accepted",
@@ -253,7 +253,7 @@ def test_outcomes_of_one_lead_in_one_file_move_its_handoff_forward(tmp_path):
 
     out, _ = run(files(tmp_path, mapping, deals=deals))
 
-    assert "outcomes: 2 rows read; created 1, updated 1" in out.splitlines()
+    assert "outcomes: 2 rows read; created 1, updated 1, unchanged 0" in out.splitlines()
     handoff = Handoff.objects.get()
     assert (handoff.contact.email, handoff.outcome, handoff.outcome_at, handoff.created_at) == (
         "l1@leads.example",
@@ -261,3 +261,38 @@ def test_outcomes_of_one_lead_in_one_file_move_its_handoff_forward(tmp_path):
         datetime(2026, 2, 1, tzinfo=UTC),
         datetime(2026, 1, 20, tzinfo=UTC),
     )
+
+
+def handoff_rows() -> list[tuple[object, ...]]:
+    return list(
+        Handoff.objects.order_by("id").values_list(
+            "id", "contact__email", "status", "outcome", "outcome_at", "created_at"
+        )
+    )
+
+
+def test_importing_the_same_outcomes_again_adds_nothing_and_the_funnel_stays(tmp_path, api):
+    # given two leads' outcomes, one moving forward twice, imported once
+    deals = "lead_id,stage,at\nL1,sql,2026-01-20\nL1,won,2026-02-01\nL2,won,2026-02-03\n"
+    mapping = json.loads(json.dumps(MAPPING))
+    mapping["outcomes"]["columns"] |= {"outcome": "stage", "at": "at"}
+    path = files(tmp_path, mapping, deals=deals)
+    run(path)
+    rows = handoff_rows()
+    funnel = api.get("/api/v1/reports/funnel").json()
+    assert len(rows) == 2
+    assert funnel["totals"]["stages"] == {
+        "mql": 2,
+        "accepted": 2,
+        "sql": 2,
+        "opportunity": 2,
+        "won": 2,
+    }
+
+    # when the same files are imported again
+    out, _ = run(path)
+
+    # then every outcome is counted as unchanged, and nothing was added or changed
+    assert "outcomes: 3 rows read; created 0, updated 0, unchanged 3" in out.splitlines()
+    assert handoff_rows() == rows
+    assert api.get("/api/v1/reports/funnel").json() == funnel
