@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from django.db import connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -49,47 +50,113 @@ def ingest_once(
     owner: str,
     owner_ids: Sequence[int],
 ) -> tuple[IngestResult, set[int]]:
-    """Store the items not stored yet; returns the result and the owners of the new rows.
+    """Store the items not stored yet; returns the result and the owners of the rows stored.
 
     `owner_ids[i]` is the contact (or account) id of `items[i]`; a payload is compared as
-    (owner, type, instant, properties).
+    (owner, type, instant, properties). Only what the insert itself reports stored counts as
+    accepted: a concurrent batch can store the same key between our read and our insert, and
+    then ours is compared with what it stored (a duplicate or a conflict), never "accepted".
     """
-    result = IngestResult()
     keys = {(item.source, item.id) for item in items}
-    stored: dict[tuple[str, str], tuple[Any, ...]] = {}
-    sources = {source for source, _ in keys}
-    ids = {id_ for _, id_ in keys}
-    for row in table._default_manager.filter(source__in=sources, external_id__in=ids).values_list(
-        "source", "external_id", owner, "type", "occurred_at", "properties"
-    ):
-        if (row[0], row[1]) in keys:
-            stored[(row[0], row[1])] = (*row[2:5], canonical(row[5]))
-    new_rows, owners = [], set()
+    stored = _stored_payloads(table, owner, keys)
+    # The first item of each key not stored yet is offered to the insert.
+    offered: dict[tuple[str, str], tuple[Any, ...]] = {}
+    rows = []
+    for item, owner_id in zip(items, owner_ids, strict=True):
+        key = (item.source, item.id)
+        if key in stored or key in offered:
+            continue
+        offered[key] = (owner_id, item.type, item.occurred_at, canonical(item.properties))
+        rows.append(
+            table(
+                **{owner: owner_id},
+                type=item.type,
+                occurred_at=item.occurred_at,
+                properties=item.properties,
+                source=item.source,
+                external_id=item.id,
+            )
+        )
+    inserted = _insert_new(table, rows)
+    lost = offered.keys() - inserted
+    if lost:  # stored by a concurrent batch after our read: compare with what it stored
+        stored |= _stored_payloads(table, owner, lost)
+    stored |= {key: offered[key] for key in inserted}
+
+    result, owners, accepted = IngestResult(), set(), set()
     for index, (item, owner_id) in enumerate(zip(items, owner_ids, strict=True)):
         key = (item.source, item.id)
-        payload = (owner_id, item.type, item.occurred_at, canonical(item.properties))
-        prior = stored.get(key)
-        if prior is None:
-            stored[key] = payload
-            new_rows.append(
-                table(
-                    **{owner: owner_id},
-                    type=item.type,
-                    occurred_at=item.occurred_at,
-                    properties=item.properties,
-                    source=item.source,
-                    external_id=item.id,
-                )
-            )
+        if key in inserted and key not in accepted:
+            accepted.add(key)
             owners.add(owner_id)
-        elif prior == payload:
+            result.accepted += 1
+        elif stored.get(key) == (
+            owner_id,
+            item.type,
+            item.occurred_at,
+            canonical(item.properties),
+        ):
             result.duplicates += 1
         else:
+            # Also a key whose stored row vanished between the insert and the re-read (an
+            # erasure): nothing of this item was stored, so it must not be told "accepted".
             result.conflicts.append({"index": index, "id": item.id})
-    # ignore_conflicts: a concurrent batch that stored the same key first wins, as it should.
-    table._default_manager.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
-    result.accepted = len(new_rows)
     return result, owners
+
+
+def _stored_payloads(
+    table: type[Model], owner: str, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    if not keys:
+        return {}
+    sources = {source for source, _ in keys}
+    ids = {id_ for _, id_ in keys}
+    found = table._default_manager.filter(source__in=sources, external_id__in=ids).values_list(
+        "source", "external_id", owner, "type", "occurred_at", "properties"
+    )
+    return {
+        (row[0], row[1]): (*row[2:5], canonical(row[5]))
+        for row in found
+        if (row[0], row[1]) in keys
+    }
+
+
+INSERT_BATCH = 1000
+
+
+def _insert_new(table: type[Model], rows: Sequence[Model]) -> set[tuple[str, str]]:
+    """Insert the rows whose (source, external_id) is free; returns the keys it stored.
+
+    `INSERT ... ON CONFLICT DO NOTHING RETURNING` (PostgreSQL, SQLite >= 3.35) names exactly
+    the rows this statement stored; a row a concurrent transaction stored first is skipped (on
+    PostgreSQL the insert waits for that transaction, so a re-read then sees its row).
+    `bulk_create(ignore_conflicts=True)` cannot tell which rows those were.
+    """
+    meta = table._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    column = {f.name: quote(f.column) for f in fields}
+    source, external_id = column["source"], column["external_id"]
+    stored: set[tuple[str, str]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_BATCH):
+            chunk = rows[start : start + INSERT_BATCH]
+            params = [
+                f.get_db_prep_save(f.pre_save(row, add=True), connection)
+                for row in chunk
+                for f in fields
+            ]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+                f"VALUES {', '.join([placeholder] * len(chunk))} "
+                f"ON CONFLICT ({source}, {external_id}) DO NOTHING "
+                f"RETURNING {source}, {external_id}",
+                params,
+            )
+            stored.update((row[0], row[1]) for row in cursor.fetchall())
+    return stored
 
 
 def canonical(value: Any) -> str:

@@ -1,0 +1,146 @@
+"""Two clients sending the same event ids at the same moment (SPEC §5): the answer says what
+the insert stored, not what the batch offered.
+
+A second PostgreSQL connection plays the other client: it stores the event after our ingest
+read the table (its transaction is open, so the read cannot see it) and commits while our
+insert waits on its row. Without the insert reporting what it stored, ours says "accepted"
+for a row it never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection
+
+from contacts.models import Contact, EngagementEvent
+from contacts.services import contacts_upsert, events_ingest
+from mqa import dispatch
+from mqa.ingest import IngestResult
+from mqa.models import PendingWork, RecordKind
+from tests.factories import event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def other_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[psycopg.Connection[Any]]:
+    monkeypatch.setattr(dispatch, "send", lambda task, *args: None)  # the work rows stay
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (two connections at once)")
+    s = connection.settings_dict
+    other = psycopg.connect(
+        dbname=s["NAME"],
+        user=s["USER"] or None,
+        password=s["PASSWORD"] or None,
+        host=s["HOST"] or None,
+        port=s["PORT"] or None,
+    )
+    yield other
+    other.close()
+
+
+def _store_uncommitted(other: psycopg.Connection[Any], contact_id: int, type_: str) -> None:
+    table = EngagementEvent._meta.db_table
+    other.execute(
+        f"INSERT INTO {table} (contact_id, type, occurred_at, properties, source, external_id,"
+        " received_at) VALUES (%s, %s, %s, %s, 'api', 'e1', now())",
+        [contact_id, type_, AT, json.dumps({})],
+    )
+
+
+def _ingest_while_the_other_commits(
+    other: psycopg.Connection[Any], items: list[dict[str, Any]]
+) -> IngestResult:
+    answers: list[IngestResult] = []
+
+    def ingest() -> None:
+        try:
+            answers.append(events_ingest(items=items, now=AT))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    # Our insert now waits on the other client's row: let that client commit.
+    deadline = time.monotonic() + 10
+    while not _someone_waits_on_a_lock(other):
+        assert thread.is_alive(), "the ingest finished without waiting on the other client"
+        assert time.monotonic() < deadline, "the ingest never waited on the other client"
+        time.sleep(0.01)
+    other.commit()
+    thread.join(10)
+    (answer,) = answers
+    return answer
+
+
+def _someone_waits_on_a_lock(other: psycopg.Connection[Any]) -> bool:
+    with psycopg.connect(other.info.dsn, password=other.info.password, autocommit=True) as probe:
+        row = probe.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def _contacts() -> tuple[int, int]:
+    contacts_upsert(items=[{"email": "jo@acme.com"}, {"email": "al@acme.com"}])
+    PendingWork.objects.all().delete()
+    ids = dict(Contact.objects.values_list("email", "id"))
+    return ids["jo@acme.com"], ids["al@acme.com"]
+
+
+def test_an_event_a_concurrent_client_stored_first_with_another_payload_is_a_conflict(
+    other_client: psycopg.Connection[Any],
+):
+    jo, al = _contacts()
+    _store_uncommitted(other_client, jo, "webinar")
+
+    result = _ingest_while_the_other_commits(
+        other_client,
+        [
+            event("jo@acme.com", "demo_request", id="e1", at=AT),
+            event("al@acme.com", "demo_request", id="e2", at=AT),
+            event("jo@acme.com", "demo_request", id="e1", at=AT),
+        ],
+    )
+
+    assert result.as_dict() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "conflicts": [{"index": 0, "id": "e1"}, {"index": 2, "id": "e1"}],
+    }
+    assert sorted(EngagementEvent.objects.values_list("external_id", "contact_id", "type")) == [
+        ("e1", jo, "webinar"),
+        ("e2", al, "demo_request"),
+    ]
+    # Only the owner of the row this ingest stored is marked stale by it.
+    assert list(PendingWork.objects.values_list("kind", "object_id")) == [(RecordKind.CONTACT, al)]
+
+
+def test_an_event_a_concurrent_client_stored_first_with_the_same_payload_is_a_duplicate(
+    other_client: psycopg.Connection[Any],
+):
+    jo, al = _contacts()
+    _store_uncommitted(other_client, jo, "demo_request")
+
+    result = _ingest_while_the_other_commits(
+        other_client,
+        [
+            event("jo@acme.com", "demo_request", id="e1", at=AT),
+            event("al@acme.com", "demo_request", id="e2", at=AT),
+        ],
+    )
+
+    assert result.as_dict() == {"accepted": 1, "duplicates": 1, "conflicts": []}
+    assert EngagementEvent.objects.count() == 2
+    assert list(PendingWork.objects.values_list("kind", "object_id")) == [(RecordKind.CONTACT, al)]
