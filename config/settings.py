@@ -251,8 +251,10 @@ MQA_BULK_WORK_MEM_MB = env_int("MQA_BULK_WORK_MEM_MB", 256)  # sort memory for s
 # A bound on each statement of set-based scoring: PostgreSQL evaluates rule regexes there with
 # its own engine, which (unlike RE2 on the Python side) is not guaranteed linear (SPEC §3).
 MQA_SQL_STATEMENT_TIMEOUT_MS = env_int("MQA_SQL_STATEMENT_TIMEOUT_MS", 60_000)
-MQA_WORK_LEASE_SECONDS = env_int("MQA_WORK_LEASE_SECONDS", 120)
-MQA_SWEEP_SECONDS = env_int("MQA_SWEEP_SECONDS", 30)
+# A running batch renews its lease every third of it: a killed worker's batch is claimable
+# again within a lease of its last renewal, and picked up at the next sweep (≤ 45 s).
+MQA_WORK_LEASE_SECONDS = env_int("MQA_WORK_LEASE_SECONDS", 30)
+MQA_SWEEP_SECONDS = env_int("MQA_SWEEP_SECONDS", 15)
 # SPEC §4: time passing is re-evaluated at least every 15 minutes.
 MQA_TIME_REFRESH_SECONDS = env_int("MQA_TIME_REFRESH_SECONDS", 900)
 

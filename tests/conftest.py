@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from mqa.models import ScoringModelVersion
@@ -61,3 +63,20 @@ def client_for(db: None) -> ClientFor:
 @pytest.fixture
 def api(client_for: ClientFor) -> APIClient:
     return client_for()
+
+
+@pytest.fixture
+def second_connection(transactional_db: None) -> Iterator[psycopg.Connection[Any]]:
+    """Another client of the test database, with its own transactions (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (two connections at once)")
+    s = connection.settings_dict
+    other = psycopg.connect(
+        dbname=s["NAME"],
+        user=s["USER"] or None,
+        password=s["PASSWORD"] or None,
+        host=s["HOST"] or None,
+        port=s["PORT"] or None,
+    )
+    yield other
+    other.close()

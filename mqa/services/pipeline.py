@@ -3,7 +3,7 @@
 Workers lease batches of pending records from the work queue (`mqa.services.work_queue`),
 rescore contacts then their accounts through the store for the database in use, announce the
 status changes (webhooks, routing), and release the rows nobody touched meanwhile — all in
-one transaction per batch. A batch that fails is handed back at once; one that PostgreSQL
+one transaction per batch, while a heartbeat keeps the batch's lease. A batch that fails is handed back at once; one that PostgreSQL
 chose as a deadlock victim is run again. The sweeper re-sends wake-ups while work waits and
 resumes stalled rescores.
 
@@ -32,6 +32,7 @@ from mqa.services.work_queue import (
     Claimed,
     wake_worker,
     work_claim,
+    work_lease_kept,
     work_release,
     work_unlease,
     work_waiting,
@@ -74,7 +75,8 @@ def pipeline_process(*, now: datetime | None = None, max_batches: int | None = N
             break
         batches += 1
         try:
-            race_retried(partial(_process_batch, claimed, moment))
+            with work_lease_kept(claimed):
+                race_retried(partial(_process_batch, claimed, moment))
         except Exception:
             # Hand the batch back at once rather than after the lease: the task is retried
             # (a transient failure) and the sweeper wakes workers for what waits.

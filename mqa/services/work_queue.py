@@ -3,8 +3,13 @@
 Ingest calls `work_add` inside its own transaction, so accepted data and the record of the
 work it causes commit together; the Celery task is only a wake-up call sent after commit.
 A lost wake-up (broker down, worker killed) delays scoring but loses nothing: the sweeper
-re-sends it while claimable work is waiting. Workers lease rows, so a killed worker's rows
-come back after `MQA_WORK_LEASE_SECONDS`.
+re-sends it while claimable work is waiting. Workers lease rows for `MQA_WORK_LEASE_SECONDS`
+and a heartbeat renews the lease while the batch runs, so a killed worker's rows come back
+within a lease plus a sweep, and a slow batch is never handed out twice.
+
+Ingest marks rows in key order and holds them to its commit; the drain's writes to rows it
+claimed (renew, release) skip the rows ingest holds rather than wait for them, so the two never
+wait on each other in a circle (a deadlock). A row skipped so is being marked stale again.
 
 Store layer: imports models and the task seam only. Ingest writes here; the drain
 (`mqa.services.pipeline`) claims and releases here; nothing here knows how work is done.
@@ -13,14 +18,16 @@ Store layer: imports models and the task seam only. Ingest writes here; the drai
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -113,11 +120,65 @@ def _untouched(claimed: Iterable[Claimed]) -> Q:
     return condition
 
 
+def _untouched_free(claimed: Iterable[Claimed]) -> list[int]:
+    """Ids of the claimed rows nobody re-marked and nobody holds now, locked for this
+    transaction; a row ingest holds is skipped, never waited for (see the module docstring)."""
+    return list(
+        PendingWork.objects.filter(_untouched(claimed))
+        .order_by("id")
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)
+    )
+
+
 def work_release(*, claimed: Iterable[Claimed]) -> None:
     """Delete finished rows, but only where nobody touched them since they were claimed."""
-    PendingWork.objects.filter(_untouched(claimed)).delete()
+    with transaction.atomic():
+        PendingWork.objects.filter(id__in=_untouched_free(claimed)).delete()
+
+
+def work_renew(*, claimed: Iterable[Claimed], now: datetime) -> int:
+    """Extend the lease of claimed rows still ours by a lease from `now`; how many."""
+    lease = now + timedelta(seconds=settings.MQA_WORK_LEASE_SECONDS)
+    with transaction.atomic():
+        return PendingWork.objects.filter(id__in=_untouched_free(claimed)).update(
+            leased_until=lease
+        )
+
+
+@contextmanager
+def work_lease_kept(claimed: list[Claimed]) -> Iterator[None]:
+    """Renew the lease of `claimed` every third of a lease while the block runs.
+
+    The heartbeat is a thread with its own connection, so its renewals commit while the
+    batch's transaction is open. PostgreSQL only: SQLite has one writer at a time (the batch),
+    so a renewal could only wait for the batch to end.
+    """
+    if connection.vendor != "postgresql" or not claimed:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.MQA_WORK_LEASE_SECONDS / 3):
+                try:
+                    work_renew(claimed=claimed, now=timezone.now())
+                except DatabaseError:  # the next beat tries again; the lease may lapse
+                    logger.warning("could not renew a work lease", exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    heartbeat = threading.Thread(target=beat, name="work-lease-heartbeat", daemon=True)
+    heartbeat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        heartbeat.join()
 
 
 def work_unlease(*, claimed: Iterable[Claimed]) -> None:
     """Make claimed rows claimable again at once, after a failed attempt."""
-    PendingWork.objects.filter(_untouched(claimed)).update(leased_until=None)
+    with transaction.atomic():
+        PendingWork.objects.filter(id__in=_untouched_free(claimed)).update(leased_until=None)

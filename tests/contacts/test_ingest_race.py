@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,20 +32,11 @@ AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def other_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[psycopg.Connection[Any]]:
+def other_client(
+    second_connection: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> psycopg.Connection[Any]:
     monkeypatch.setattr(dispatch, "send", lambda task, *args: None)  # the work rows stay
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (two connections at once)")
-    s = connection.settings_dict
-    other = psycopg.connect(
-        dbname=s["NAME"],
-        user=s["USER"] or None,
-        password=s["PASSWORD"] or None,
-        host=s["HOST"] or None,
-        port=s["PORT"] or None,
-    )
-    yield other
-    other.close()
+    return second_connection
 
 
 def _store_uncommitted(other: psycopg.Connection[Any], contact_id: int, type_: str) -> None:
