@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client, override_settings
@@ -211,4 +212,18 @@ def test_the_demo_login_is_refused_outside_debug(db):
     with pytest.raises(CommandError, match="only for the embedded demo"):
         call_command("seed_demo", "--accounts", "1")
 
+    assert get_user_model().objects.count() == 0
+
+
+def test_a_weak_password_is_refused_where_logins_are_made(db):
+    form = AdminUserCreationForm(
+        data={"username": "bob", "password1": "1", "password2": "1", "usable_password": "true"}
+    )
+
+    assert not form.is_valid()
+    assert form.errors["password2"] == [
+        "This password is too short. It must contain at least 12 characters.",
+        "This password is too common.",
+        "This password is entirely numeric.",
+    ]
     assert get_user_model().objects.count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 
@@ -21,6 +22,8 @@ from config.wsgi import application
 from mqa.services.api_keys import SCOPES, api_key_create
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+# `make test` tries 25 cases per operation; MQA_SCHEMATHESIS_EXAMPLES=100 is the deeper run.
+EXAMPLES = int(os.environ.get("MQA_SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -72,7 +75,7 @@ def test_the_schema_lists_every_endpoint():
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     database=None,
