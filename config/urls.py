@@ -17,6 +17,7 @@ api = [
     path("accounts/<str:domain>/history", accounts.AccountHistoryView.as_view()),
     path("signals/bulk", accounts.SignalsBulkView.as_view()),
     path("contacts/bulk", contacts.ContactsBulkView.as_view()),
+    path("contacts/erase", contacts.ContactsEraseView.as_view()),
     path("contacts", contacts.ContactListView.as_view()),
     path("contacts/<int:contact_id>", contacts.ContactDetailView.as_view()),
     path("contacts/<int:contact_id>/history", contacts.ContactHistoryView.as_view()),

@@ -51,3 +51,32 @@ class EngagementEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.contact_id}"
+
+
+class SuppressedEmail(models.Model):
+    """An erased address (SPEC §7 *Erasure*): later items for it are not stored.
+
+    Only a keyed hash is kept — HMAC-SHA256 with the server's secret of the normalised email
+    (`contacts.suppression.email_digest`) — never the address itself.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"suppressed {self.digest[:12]}…"
+
+
+class ErasureAudit(models.Model):
+    """Who erased how many contacts, and when; never which (SPEC §7 *Erasure*)."""
+
+    actor = models.CharField(max_length=255)
+    requested = models.PositiveIntegerField(help_text="distinct addresses erased and suppressed")
+    erased = models.PositiveIntegerField(help_text="contacts deleted")
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} erased {self.erased} at {self.at:%Y-%m-%d %H:%M}"

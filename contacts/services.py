@@ -2,7 +2,8 @@
 
 Each call validates the whole batch first (nothing is stored if any item is invalid), then
 writes data and the durable record of the rescoring it causes in one transaction. An event for
-an unknown email creates that contact.
+an unknown email creates that contact. Items for an erased address (the suppression list,
+SPEC §7 *Erasure*) are not stored; the answer counts them as `suppressed`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from accounts.services import link_changes_mark_stale
 from contacts.links import contacts_link
 from contacts.models import Contact, EngagementEvent
 from contacts.schemas import ContactIn, EventIn, clean_contact, event_cleaner
+from contacts.suppression import emails_suppressed, suppression_lock
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import IngestResult, UpsertResult, apply_changes, ingest_once
+from mqa.ingest import ContactUpsertResult, IngestResult, apply_changes, ingest_once
 from mqa.models import ContactScore, RecordKind
 from mqa.scoring.normalize import email_domain
 from mqa.services.work_queue import work_add
@@ -39,11 +41,14 @@ def _contacts_create(fields_by_email: dict[str, dict[str, Any]], now: datetime) 
     return created
 
 
-def contacts_upsert(*, items: Iterable[Any]) -> UpsertResult:
+def contacts_upsert(*, items: Iterable[Any]) -> ContactUpsertResult:
     valid = validate_batch(items, ContactIn, clean_contact)
-    merged = merge_by_key((item.email, set_fields(item, ("email",))) for item in valid)
     now = timezone.now()
     with transaction.atomic():
+        suppression_lock()
+        suppressed = emails_suppressed(emails=(item.email for item in valid))
+        kept = [item for item in valid if item.email not in suppressed]
+        merged = merge_by_key((item.email, set_fields(item, ("email",))) for item in kept)
         existing = {
             c.email: c
             for c in Contact.objects.select_for_update().filter(email__in=merged).order_by("pk")
@@ -57,12 +62,21 @@ def contacts_upsert(*, items: Iterable[Any]) -> UpsertResult:
         created = _contacts_create(new, now) if new else []
         link_changes_mark_stale(contacts_link(contacts=created + relink))
         work_add(kind=RecordKind.CONTACT, ids=[c.id for c in created + changed])
-    return UpsertResult(created=len(created), updated=len(merged) - len(new))
+    return ContactUpsertResult(
+        created=len(created),
+        updated=len(merged) - len(new),
+        suppressed=len(valid) - len(kept),
+    )
 
 
 def contacts_ensure(*, emails: Iterable[str]) -> dict[str, int]:
-    """Ids of the contacts with these emails, creating (and linking) the missing ones."""
+    """Ids of the contacts with these emails, creating (and linking) the missing ones.
+
+    A suppressed (erased) email is neither created nor answered.
+    """
+    suppression_lock()
     wanted = set(emails)
+    wanted -= emails_suppressed(emails=wanted)
     ids = dict(Contact.objects.filter(email__in=wanted).values_list("email", "id"))
     missing: dict[str, dict[str, Any]] = {email: {} for email in sorted(wanted - ids.keys())}
     if missing:
@@ -76,12 +90,20 @@ def events_ingest(*, items: Iterable[Any], now: datetime | None = None) -> Inges
     now = now or timezone.now()
     valid: list[EventIn] = validate_batch(items, EventIn, event_cleaner(now))
     with transaction.atomic():
-        contact_ids = contacts_ensure(emails=(item.email for item in valid))
+        suppression_lock()
+        suppressed = emails_suppressed(emails=(item.email for item in valid))
+        # Positions in the batch of the items kept: conflicts name the item of the request.
+        positions = [i for i, item in enumerate(valid) if item.email not in suppressed]
+        kept = [valid[i] for i in positions]
+        contact_ids = contacts_ensure(emails=(item.email for item in kept))
         result, owners = ingest_once(
             table=EngagementEvent,
-            items=valid,
+            items=kept,
             owner="contact_id",
-            owner_ids=[contact_ids[item.email] for item in valid],
+            owner_ids=[contact_ids[item.email] for item in kept],
         )
         work_add(kind=RecordKind.CONTACT, ids=owners)
+    for conflict in result.conflicts:
+        conflict["index"] = positions[conflict["index"]]
+    result.suppressed = len(valid) - len(kept)
     return result

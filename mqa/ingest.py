@@ -29,17 +29,32 @@ class UpsertResult:
         return {"created": self.created, "updated": self.updated}
 
 
+@dataclass(frozen=True)
+class ContactUpsertResult(UpsertResult):
+    """A contact upsert; `suppressed` counts the items for erased addresses, not stored."""
+
+    suppressed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return super().as_dict() | {"suppressed": self.suppressed}
+
+
 @dataclass
 class IngestResult:
+    """What an ingest of events or signals did; `suppressed` counts the items for erased
+    addresses (SPEC §7 *Erasure*), not stored (always 0 for account signals)."""
+
     accepted: int = 0
     duplicates: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    suppressed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "conflicts": self.conflicts,
+            "suppressed": self.suppressed,
         }
 
 

@@ -1,4 +1,5 @@
-"""Contact endpoints of SPEC §7: bulk upserts, events, lookup, one contact and its history."""
+"""Contact endpoints of SPEC §7: bulk upserts, events, lookup, one contact and its history,
+erasure."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from contacts.erasure import MAX_EMAILS, contacts_erase, erasure_emails_parse
 from contacts.selectors import contact_get, contact_history_list, contact_list, contact_of
 from contacts.services import contacts_upsert, events_ingest
 from mqa.api import docs
@@ -29,7 +31,9 @@ from mqa.api.common import (
     problem,
 )
 from mqa.api.history import status_change_out
-from mqa.http.problems import not_found
+from mqa.batch import Invalid
+from mqa.http.bodies import body_bytes, json_document, require_json
+from mqa.http.problems import invalid_field, not_found
 from mqa.models import ContactStatus
 from mqa.scoring.normalize import normalize_email
 
@@ -43,7 +47,7 @@ class ContactsBulkView(ApiView):
     @extend_schema(
         operation_id="contacts_bulk_upsert",
         request=docs.ContactBulk,
-        responses={200: docs.UpsertResult, **BULK_RESPONSES},
+        responses={200: docs.ContactUpsertResult, **BULK_RESPONSES},
     )
     def post(self, request: Request) -> Response:
         return bulk_call(request, contacts_upsert, kind="contacts")
@@ -141,3 +145,45 @@ class ContactHistoryView(ApiView):
         page = NewestFirst()
         rows: list[Any] = page.paginate_queryset(changes, request, view=self) or []
         return page.get_paginated_response([status_change_out(c) for c in rows])
+
+
+class ContactsEraseView(ApiView):
+    permission_classes = [scope("admin")]
+
+    class InputSerializer(serializers.Serializer):
+        emails = serializers.ListField(
+            child=serializers.CharField(max_length=320),
+            min_length=1,
+            max_length=MAX_EMAILS,
+            help_text="the addresses to erase and suppress (normalised as contacts are)",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        erased = serializers.IntegerField(help_text="contacts deleted")
+
+    @extend_schema(
+        operation_id="contacts_erase",
+        request=InputSerializer,
+        description=(
+            "Delete each contact with its events, scores and status history, clear its "
+            "handoffs' personal fields and its address from undelivered webhooks, rescore its "
+            "account, and suppress the address: later items for it are counted as "
+            "`suppressed`, not stored. An address without a contact is suppressed too."
+        ),
+        responses={
+            200: OutputSerializer,
+            400: problem("invalid `emails`: nothing was erased"),
+            413: problem("a body larger than 1 MB"),
+            415: problem("a body that is not JSON"),
+            **AUTH_RESPONSES,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        # Read as the bulk bodies are (415, 413, NUL and depth checks), then validated whole.
+        require_json(request)
+        try:
+            emails = erasure_emails_parse(json_document(body_bytes(request)))
+        except Invalid as error:
+            raise invalid_field(error.field, str(error)) from error
+        result = contacts_erase(emails=emails, actor=f"api-key:{request.auth.name}")
+        return Response(self.OutputSerializer(result.as_dict()).data)

@@ -95,9 +95,11 @@ def bulk_call(
             "accepted": result.accepted,
             "duplicate": result.duplicates,
             "conflict": len(result.conflicts),
+            "suppressed": result.suppressed,
         }
-    else:  # an upsert: every item was stored (created or updated)
-        outcomes = {"accepted": len(items)}
+    else:  # an upsert: every item was stored (created or updated) unless suppressed
+        suppressed = getattr(result, "suppressed", 0)
+        outcomes = {"accepted": len(items) - suppressed, "suppressed": suppressed}
     for outcome, count in outcomes.items():
         INGEST_ITEMS.labels(kind, outcome).inc(count)
     return Response(result.as_dict(), status=ok)

@@ -76,6 +76,10 @@ class UpsertResult(serializers.Serializer):
     updated = serializers.IntegerField()
 
 
+class ContactUpsertResult(UpsertResult):
+    suppressed = serializers.IntegerField(help_text="items for erased addresses: not stored")
+
+
 class Conflict(serializers.Serializer):
     index = serializers.IntegerField()
     id = serializers.CharField()
@@ -85,6 +89,9 @@ class IngestResult(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     conflicts = Conflict(many=True)
+    suppressed = serializers.IntegerField(
+        help_text="items for erased addresses: not stored (always 0 for signals)"
+    )
 
 
 class StatusChange(serializers.Serializer):

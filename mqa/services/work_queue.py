@@ -66,6 +66,11 @@ def work_add(*, kind: RecordKind, ids: Iterable[int], cause: str = Cause.INGEST)
     return len(rows)
 
 
+def work_drop(*, kind: RecordKind, ids: Iterable[int]) -> None:
+    """Forget pending work of records that no longer exist (an erasure)."""
+    PendingWork.objects.filter(kind=kind, object_id__in=list(ids)).delete()
+
+
 def wake_worker() -> None:
     """Send one processing task; a broker failure is logged, the sweeper will send it later."""
     try:

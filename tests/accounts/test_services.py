@@ -85,7 +85,7 @@ def test_a_bad_item_rejects_the_whole_batch_naming_the_field(item, field):
 def test_a_signal_for_an_unknown_domain_creates_the_account():
     result = signals_ingest(items=[signal("WWW.Newco.io", id="s1")])
 
-    assert result.as_dict() == {"accepted": 1, "duplicates": 0, "conflicts": []}
+    assert result.as_dict() == {"accepted": 1, "duplicates": 0, "conflicts": [], "suppressed": 0}
     stored = AccountSignal.objects.select_related("account").get()
     assert (stored.account.domain, stored.type, stored.source, stored.external_id) == (
         "newco.io",
@@ -107,6 +107,7 @@ def test_signals_are_idempotent_by_source_and_id():
         "accepted": 1,
         "duplicates": 1,
         "conflicts": [{"index": 1, "id": "s1"}],
+        "suppressed": 0,
     }
     assert AccountSignal.objects.get(external_id="s1").properties == {"topic": "crm"}
     assert AccountSignal.objects.count() == 2

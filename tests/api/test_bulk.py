@@ -42,7 +42,10 @@ def test_contacts_bulk_upserts(api):
         format="json",
     )
 
-    assert (response.status_code, response.json()) == (200, {"created": 1, "updated": 0})
+    assert (response.status_code, response.json()) == (
+        200,
+        {"created": 1, "updated": 0, "suppressed": 0},
+    )
     assert Contact.objects.get().email == "jo@acme.com"
 
 
@@ -61,6 +64,7 @@ def test_events_bulk_reports_duplicates_and_conflicts(api):
         "accepted": 1,
         "duplicates": 1,
         "conflicts": [{"index": 1, "id": "e1"}],
+        "suppressed": 0,
     }
     assert EngagementEvent.objects.count() == 2
 
@@ -72,7 +76,7 @@ def test_signals_bulk_is_accepted(api):
 
     assert (response.status_code, response.json()) == (
         202,
-        {"accepted": 1, "duplicates": 0, "conflicts": []},
+        {"accepted": 1, "duplicates": 0, "conflicts": [], "suppressed": 0},
     )
     assert AccountSignal.objects.get().account.domain == "acme.com"
 

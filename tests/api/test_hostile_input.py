@@ -38,6 +38,7 @@ NOW = timezone.now() - timedelta(minutes=1)
 BODIES: dict[str, Any] = {
     "accounts_bulk_upsert": {"items": [{"domain": "acme.com", "employee_count": 5}]},
     "contacts_bulk_upsert": {"items": [{"email": "jo@acme.com", "title": "CTO"}]},
+    "contacts_erase": {"emails": ["jo@acme.com"]},
     "events_bulk_ingest": {
         "items": [
             {
@@ -90,6 +91,8 @@ def hostile_values(value: Any, kind: str) -> Iterator[Any]:
         yield TOO_FAR
     elif kind == "object":
         yield from (DEEP, {"k": NUL}, {NUL: 1})
+    elif kind == "strings":
+        yield from ([NUL], [LONG], [value[0], NUL])
 
 
 def kind_of(value: Any, key: str) -> str:
@@ -103,6 +106,8 @@ def kind_of(value: Any, key: str) -> str:
         return "string"
     if isinstance(value, dict):
         return "object"
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "strings"
     return "other"
 
 

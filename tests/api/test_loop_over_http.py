@@ -71,6 +71,7 @@ def test_publish_ingest_and_read_readiness_over_http(live_server):
     assert http.post(f"{url}/contacts/bulk", json={"items": people}).json() == {
         "created": 3,
         "updated": 0,
+        "suppressed": 0,
     }
     assert http.post(f"{url}/events/bulk", json={"items": events}).status_code == 202
     assert http.post(f"{url}/signals/bulk", json={"items": signals}).status_code == 202

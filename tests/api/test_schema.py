@@ -54,6 +54,7 @@ def test_the_schema_lists_every_endpoint():
         "/api/v1/accounts/{domain}/readiness",
         "/api/v1/contacts",
         "/api/v1/contacts/bulk",
+        "/api/v1/contacts/erase",
         "/api/v1/contacts/{contact_id}",
         "/api/v1/contacts/{contact_id}/history",
         "/api/v1/events/bulk",

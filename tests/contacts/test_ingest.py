@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_an_event_for_an_unknown_email_creates_the_contact_and_marks_it_stale():
     result = events_ingest(items=[event(" Jo@Acme.COM ", "Demo_Request", id="e1")])
 
-    assert result.as_dict() == {"accepted": 1, "duplicates": 0, "conflicts": []}
+    assert result.as_dict() == {"accepted": 1, "duplicates": 0, "conflicts": [], "suppressed": 0}
     contact = Contact.objects.get()
     stored = EngagementEvent.objects.get()
     assert (contact.email, contact.email_domain) == ("jo@acme.com", "acme.com")
@@ -51,6 +51,7 @@ def test_resending_an_event_is_a_duplicate_and_a_changed_payload_a_conflict():
         "accepted": 1,
         "duplicates": 1,
         "conflicts": [{"index": 1, "id": "e1"}, {"index": 2, "id": "e1"}],
+        "suppressed": 0,
     }
     assert EngagementEvent.objects.get(source="api").properties == {"url": "https://x.io/pricing"}
     assert EngagementEvent.objects.count() == 2
@@ -65,6 +66,7 @@ def test_within_one_batch_the_first_of_two_conflicting_events_wins():
         "accepted": 1,
         "duplicates": 1,
         "conflicts": [{"index": 2, "id": "e1"}],
+        "suppressed": 0,
     }
     assert EngagementEvent.objects.get().type == "demo_request"
 
@@ -151,6 +153,7 @@ def test_true_is_not_1_when_comparing_payloads_and_fields():
         "accepted": 0,
         "duplicates": 0,
         "conflicts": [{"index": 0, "id": "e1"}],
+        "suppressed": 0,
     }
     contacts_upsert(items=[{"email": "jo@acme.com", "custom": {"vip": 1}}])
     contacts_upsert(items=[{"email": "jo@acme.com", "custom": {"vip": True}}])

@@ -108,6 +108,7 @@ def test_an_event_a_concurrent_client_stored_first_with_another_payload_is_a_con
         "accepted": 1,
         "duplicates": 0,
         "conflicts": [{"index": 0, "id": "e1"}, {"index": 2, "id": "e1"}],
+        "suppressed": 0,
     }
     assert sorted(EngagementEvent.objects.values_list("external_id", "contact_id", "type")) == [
         ("e1", jo, "webinar"),
@@ -131,6 +132,6 @@ def test_an_event_a_concurrent_client_stored_first_with_the_same_payload_is_a_du
         ],
     )
 
-    assert result.as_dict() == {"accepted": 1, "duplicates": 1, "conflicts": []}
+    assert result.as_dict() == {"accepted": 1, "duplicates": 1, "conflicts": [], "suppressed": 0}
     assert EngagementEvent.objects.count() == 2
     assert list(PendingWork.objects.values_list("kind", "object_id")) == [(RecordKind.CONTACT, al)]

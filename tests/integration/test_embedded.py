@@ -88,7 +88,9 @@ def test_a_publish_answers_at_once_and_ingest_keeps_working_while_the_scheduler_
         print(f"publish answered in {answered:.3f} s")
 
         assert published.status_code == 202, published.text
-        assert answers == [("ingest", 202, {"accepted": 20, "duplicates": 0, "conflicts": []})]
+        assert answers == [
+            ("ingest", 202, {"accepted": 20, "duplicates": 0, "conflicts": [], "suppressed": 0})
+        ]
 
         def rescored() -> bool:
             state: dict[str, Any] = session.get(f"{base}/api/v1/pipeline", timeout=10).json()

@@ -173,5 +173,5 @@ def test_two_batches_creating_the_same_new_contact_both_succeed(monkeypatch):
     first.close()
     thread.join(10)
 
-    assert [r.as_dict() for r in results] == [{"created": 0, "updated": 1}]
+    assert [r.as_dict() for r in results] == [{"created": 0, "updated": 1, "suppressed": 0}]
     assert list(Contact.objects.values_list("email", "title")) == [("x@acme.com", "CTO")]

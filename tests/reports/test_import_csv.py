@@ -85,8 +85,8 @@ def test_it_imports_every_section_through_the_mapping(tmp_path):
 
     assert out.splitlines() == [
         "accounts: 2 rows read; created 2, updated 0",
-        "contacts: 2 rows read; created 2, updated 0",
-        "events: 2 rows read; accepted 2, duplicates 0, conflicts 0",
+        "contacts: 2 rows read; created 2, updated 0, suppressed 0",
+        "events: 2 rows read; accepted 2, duplicates 0, conflicts 0, suppressed 0",
         "outcomes: 1 rows read; created 1, updated 0, unchanged 0",
         "imported; 0 rows rejected",
     ]
@@ -164,7 +164,10 @@ def test_skip_invalid_stores_the_valid_rows_and_reports_the_rest(tmp_path):
 
     out, err = run(files(tmp_path, leads=leads), "--skip-invalid")
 
-    assert "events: 3 rows read; accepted 2, duplicates 0, conflicts 0" in out.splitlines()
+    assert (
+        "events: 3 rows read; accepted 2, duplicates 0, conflicts 0, suppressed 0"
+        in out.splitlines()
+    )
     assert err.splitlines() == [
         "rejected: leads.csv row 4: occurred_at: 'yesterday' is not an ISO 8601 date or time"
     ]

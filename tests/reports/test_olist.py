@@ -33,8 +33,8 @@ def test_the_olist_import_and_backtest_match_the_doc():
     )
 
     assert out.getvalue().splitlines() == [
-        "contacts: 8000 rows read; created 8000, updated 0",
-        "events: 8000 rows read; accepted 8000, duplicates 0, conflicts 0",
+        "contacts: 8000 rows read; created 8000, updated 0, suppressed 0",
+        "events: 8000 rows read; accepted 8000, duplicates 0, conflicts 0, suppressed 0",
         "outcomes: 842 rows read; created 842, updated 0, unchanged 0",
         "imported; 0 rows rejected",
     ]
