@@ -21,20 +21,28 @@ from contacts.models import Contact, EngagementEvent
 from contacts.schemas import ContactIn, EventIn, clean_contact, event_cleaner
 from contacts.suppression import emails_suppressed, suppression_lock
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import ContactUpsertResult, IngestResult, apply_changes, ingest_once
+from mqa.ingest import ContactUpsertResult, IngestResult, apply_changes, ingest_once, insert_new
 from mqa.models import ContactScore, RecordKind
 from mqa.scoring.normalize import email_domain
 from mqa.services.work_queue import work_add
 
 
 def _contacts_create(fields_by_email: dict[str, dict[str, Any]], now: datetime) -> list[Contact]:
-    created = Contact.objects.bulk_create(
-        [
-            Contact(email=email, email_domain=email_domain(email), **fields)
-            for email, fields in fields_by_email.items()
-        ],
-        batch_size=1000,
-    )
+    """Create the contacts no concurrent request created first; returns the ones created here.
+
+    A concurrent request creating the same new contact makes this insert wait for it and then
+    skip the row (`insert_new`), instead of failing the whole batch on the unique email.
+    """
+    rows = [
+        Contact(email=email, email_domain=email_domain(email), **fields)
+        for email, fields in sorted(fields_by_email.items())
+    ]
+    ids = insert_new(Contact, rows, unique=("email",))
+    created = []
+    for row in rows:
+        if (row.email,) in ids:
+            row.pk, row._state.adding = ids[(row.email,)], False
+            created.append(row)
     ContactScore.objects.bulk_create(
         [ContactScore(contact_id=c.id, status_since=now) for c in created], batch_size=1000
     )
@@ -49,22 +57,30 @@ def contacts_upsert(*, items: Iterable[Any]) -> ContactUpsertResult:
         suppressed = emails_suppressed(emails=(item.email for item in valid))
         kept = [item for item in valid if item.email not in suppressed]
         merged = merge_by_key((item.email, set_fields(item, ("email",))) for item in kept)
+        known = set(Contact.objects.filter(email__in=merged).values_list("email", flat=True))
+        new = {e: f for e, f in merged.items() if e not in known}
+        created = _contacts_create(new, now) if new else []
+        ours = {c.email for c in created}
+        # The rest exist (some since a concurrent request created them): update them. FOR NO
+        # KEY UPDATE, like the update itself: it does not block the foreign-key checks of a
+        # concurrent event ingest, which would otherwise wait here while holding work rows
+        # this transaction waits for (a deadlock).
         existing = {
             c.email: c
-            for c in Contact.objects.select_for_update().filter(email__in=merged).order_by("pk")
+            for c in Contact.objects.select_for_update(no_key=True)
+            .filter(email__in=merged.keys() - ours)
+            .order_by("pk")
         }
         before = {c.email: c.account_domain for c in existing.values()}
         changed, changed_fields = apply_changes(existing, merged)
         relink = [c for c in changed if c.account_domain != before[c.email]]
         if changed:
             Contact.objects.bulk_update(changed, [*sorted(changed_fields), "updated_at"])
-        new = {e: f for e, f in merged.items() if e not in existing}
-        created = _contacts_create(new, now) if new else []
         link_changes_mark_stale(contacts_link(contacts=created + relink))
         work_add(kind=RecordKind.CONTACT, ids=[c.id for c in created + changed])
     return ContactUpsertResult(
         created=len(created),
-        updated=len(merged) - len(new),
+        updated=len(merged) - len(created),
         suppressed=len(valid) - len(kept),
     )
 
@@ -83,6 +99,8 @@ def contacts_ensure(*, emails: Iterable[str]) -> dict[str, int]:
         created = _contacts_create(missing, timezone.now())
         link_changes_mark_stale(contacts_link(contacts=created))
         ids.update({c.email: c.id for c in created})
+        if lost := missing.keys() - ids.keys():  # created meanwhile by a concurrent request
+            ids.update(Contact.objects.filter(email__in=lost).values_list("email", "id"))
     return ids
 
 

@@ -92,7 +92,7 @@ def ingest_once(
                 external_id=item.id,
             )
         )
-    inserted = _insert_new(table, rows)
+    inserted = insert_new(table, rows, unique=("source", "external_id")).keys()
     lost = offered.keys() - inserted
     if lost:  # stored by a concurrent batch after our read: compare with what it stored
         stored |= _stored_payloads(table, owner, lost)
@@ -139,13 +139,17 @@ def _stored_payloads(
 INSERT_BATCH = 1000
 
 
-def _insert_new(table: type[Model], rows: Sequence[Model]) -> set[tuple[str, str]]:
-    """Insert the rows whose (source, external_id) is free; returns the keys it stored.
+def insert_new(
+    table: type[Model], rows: Sequence[Model], unique: tuple[str, ...]
+) -> dict[tuple[Any, ...], int]:
+    """Insert the rows whose `unique` fields are free; returns the key → primary key of the
+    rows it stored.
 
     `INSERT ... ON CONFLICT DO NOTHING RETURNING` (PostgreSQL, SQLite >= 3.35) names exactly
     the rows this statement stored; a row a concurrent transaction stored first is skipped (on
     PostgreSQL the insert waits for that transaction, so a re-read then sees its row).
-    `bulk_create(ignore_conflicts=True)` cannot tell which rows those were.
+    `bulk_create(ignore_conflicts=True)` cannot tell which rows those were, and a plain insert
+    fails the whole batch on the first key a concurrent one took.
     """
     meta = table._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
@@ -153,8 +157,8 @@ def _insert_new(table: type[Model], rows: Sequence[Model]) -> set[tuple[str, str
     columns = ", ".join(quote(f.column) for f in fields)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     column = {f.name: quote(f.column) for f in fields}
-    source, external_id = column["source"], column["external_id"]
-    stored: set[tuple[str, str]] = set()
+    key = ", ".join(column[name] for name in unique)
+    stored: dict[tuple[Any, ...], int] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(rows), INSERT_BATCH):
             chunk = rows[start : start + INSERT_BATCH]
@@ -166,11 +170,11 @@ def _insert_new(table: type[Model], rows: Sequence[Model]) -> set[tuple[str, str
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) "
                 f"VALUES {', '.join([placeholder] * len(chunk))} "
-                f"ON CONFLICT ({source}, {external_id}) DO NOTHING "
-                f"RETURNING {source}, {external_id}",
+                f"ON CONFLICT ({key}) DO NOTHING "
+                f"RETURNING {key}, {quote(meta.pk.column)}",
                 params,
             )
-            stored.update((row[0], row[1]) for row in cursor.fetchall())
+            stored.update({tuple(row[:-1]): row[-1] for row in cursor.fetchall()})
     return stored
 
 

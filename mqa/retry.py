@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import psycopg
-from django.db import DatabaseError, IntegrityError, OperationalError, connection
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
 T = TypeVar("T")
 
@@ -26,6 +26,17 @@ def _lost_race(error: DatabaseError) -> bool:
     )
 
 
+def _lost_connection(error: DatabaseError) -> bool:
+    """PostgreSQL ended this session (`pg_terminate_backend`, a failover): its transaction
+    died with it. A new connection may well succeed; a database that is down fails again."""
+    return isinstance(error.__cause__, psycopg.errors.AdminShutdown) or (
+        isinstance(error, OperationalError | InterfaceError)
+        and connection.vendor == "postgresql"
+        and connection.connection is not None
+        and connection.connection.closed
+    )
+
+
 def race_retried(call: Callable[[], T]) -> T:
     """Run a service again when a concurrent transaction made PostgreSQL abort it.
 
@@ -35,12 +46,19 @@ def race_retried(call: Callable[[], T]) -> T:
     of the aborted transaction was stored, so running it again is safe, and the second time
     it finds the other's rows and updates them. Only outside any atomic block: inside one, the
     caller's transaction is the unit that must be retried.
+
+    The same when PostgreSQL ended the session under a request: it is run once more on a new
+    connection. Had the commit itself gone through before the session ended, the second run
+    finds its own rows (an ingest answers them as duplicates; nothing is stored twice).
     """
     for attempt in range(1, RACE_ATTEMPTS + 1):
         try:
             return call()
         except DatabaseError as error:
-            if not _lost_race(error) or attempt == RACE_ATTEMPTS or connection.in_atomic_block:
+            retry = _lost_race(error) or _lost_connection(error)
+            if not retry or attempt == RACE_ATTEMPTS or connection.in_atomic_block:
                 raise
+            if _lost_connection(error):
+                connection.close()  # the next query opens a new one
             time.sleep(random.uniform(0.005, 0.05) * attempt)  # let the winner commit
     raise AssertionError("unreachable")

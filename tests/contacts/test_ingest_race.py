@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from contacts.models import Contact, EngagementEvent
 from contacts.services import contacts_upsert, events_ingest
@@ -135,3 +135,48 @@ def test_an_event_a_concurrent_client_stored_first_with_the_same_payload_is_a_du
     assert result.as_dict() == {"accepted": 1, "duplicates": 1, "conflicts": [], "suppressed": 0}
     assert EngagementEvent.objects.count() == 2
     assert list(PendingWork.objects.values_list("kind", "object_id")) == [(RecordKind.CONTACT, al)]
+
+
+def _contact_uncommitted(other: psycopg.Connection[Any], email: str) -> int:
+    """The other client creates a contact and has not committed yet; its id."""
+    row = Contact(email=email, email_domain=email.split("@")[1])
+    fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(f.column for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    created = other.execute(
+        f"INSERT INTO {Contact._meta.db_table} ({columns}) VALUES ({placeholders}) RETURNING id",
+        values,
+    ).fetchone()
+    assert created is not None
+    return int(created[0])
+
+
+def test_an_event_for_a_contact_a_concurrent_client_is_creating_joins_that_contact(
+    other_client: psycopg.Connection[Any],
+):
+    new = _contact_uncommitted(other_client, "new@acme.com")
+
+    result = _ingest_while_the_other_commits(
+        other_client, [event("new@acme.com", "demo_request", id="e1", at=AT)]
+    )
+
+    assert result.as_dict() == {"accepted": 1, "duplicates": 0, "conflicts": [], "suppressed": 0}
+    assert list(Contact.objects.values_list("id", "email")) == [(new, "new@acme.com")]
+    assert list(EngagementEvent.objects.values_list("contact_id", "external_id")) == [(new, "e1")]
+
+
+def test_an_open_contact_update_does_not_hold_up_a_concurrent_event_for_that_contact(
+    other_client: psycopg.Connection[Any],
+):
+    jo, _ = _contacts()
+    with transaction.atomic():
+        contacts_upsert(items=[{"email": "jo@acme.com", "title": "VP Sales"}])  # not committed
+        # Another ingest stores an event of jo: its foreign-key check needs a key-share lock
+        # on jo's row, which the update must not block (it deadlocked with work rows).
+        other_client.execute("SET lock_timeout = '2s'")
+        _store_uncommitted(other_client, jo, "webinar")
+        other_client.commit()
+
+    assert list(EngagementEvent.objects.values_list("contact_id", "type")) == [(jo, "webinar")]
+    assert Contact.objects.get(pk=jo).title == "VP Sales"

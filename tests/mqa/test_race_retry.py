@@ -175,3 +175,26 @@ def test_two_batches_creating_the_same_new_contact_both_succeed(monkeypatch):
 
     assert [r.as_dict() for r in results] == [{"created": 0, "updated": 1, "suppressed": 0}]
     assert list(Contact.objects.values_list("email", "title")) == [("x@acme.com", "CTO")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_service_whose_session_postgresql_ended_is_run_again_on_a_new_connection(
+    second_connection,
+):
+    calls = []
+
+    def service() -> str:
+        calls.append(1)
+        with transaction.atomic():
+            Account.objects.create(domain=f"try{len(calls)}.io")
+            if len(calls) == 1:  # an operator (or a failover) ends this session mid-request
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    (pid,) = cursor.fetchone()
+                second_connection.execute("SELECT pg_terminate_backend(%s)", [pid])
+                Account.objects.count()
+        return "stored"
+
+    assert race_retried(service) == "stored"
+    assert len(calls) == 2
+    assert list(Account.objects.values_list("domain", flat=True)) == ["try2.io"]
