@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/*.lock pyproject.toml | cks
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true
 PYTEST_SQLITE := tests/scoring tests/accounts tests/contacts tests/mqa
 
-.PHONY: install demo serve test lint bench
+.PHONY: install demo serve test lint bench chaos
 install: $(STAMP)
 
 $(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
@@ -59,3 +59,9 @@ SCALE ?= 1.0
 bench: install
 	bash scripts/ensure_services.sh var/test-services.env
 	set -a && . var/test-services.env && set +a && SCALE=$(SCALE) $(BIN)/python -m bench
+
+# Real faults against the real stack on its own PostgreSQL and Redis (docs/reliability.md,
+# which it writes); `make test` runs the short version (tests/chaos). About 15 minutes.
+chaos: install
+	bash scripts/ensure_services.sh var/test-services.env
+	$(BIN)/python -m chaos
