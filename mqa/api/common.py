@@ -39,6 +39,11 @@ class ApiView(APIView):
         request.version, request.versioning_scheme = self.determine_version(
             request, *args, **kwargs
         )
+        # The key lookup is the request's first query: a session PostgreSQL ended after the
+        # request's connection check fails here, and is run again on a new connection.
+        race_retried(lambda: self._admit(request))
+
+    def _admit(self, request: Request) -> None:
         self.check_throttles(request)
         self.perform_authentication(request)
         self.check_permissions(request)

@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import OperationalError, connection, connections, transaction
+from django.core.signals import request_started
+from django.db import OperationalError, close_old_connections, connection, connections, transaction
 
 from accounts.models import Account
 from contacts.models import Contact
@@ -198,3 +199,25 @@ def test_a_service_whose_session_postgresql_ended_is_run_again_on_a_new_connecti
     assert race_retried(service) == "stored"
     assert len(calls) == 2
     assert list(Account.objects.values_list("domain", flat=True)) == ["try2.io"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_whose_session_postgresql_ended_after_its_connection_check_is_served(
+    second_connection, client_for
+):
+    api = client_for("ingest")
+    # Django checks a kept connection when a request starts; the session ends after that.
+    request_started.disconnect(close_old_connections)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
+        second_connection.execute("SELECT pg_terminate_backend(%s)", [pid])
+        response = api.post(
+            "/api/v1/contacts/bulk", {"items": [{"email": "jo@acme.com"}]}, format="json"
+        )
+    finally:
+        request_started.connect(close_old_connections)
+
+    assert response.status_code == 200, response.content
+    assert list(Contact.objects.values_list("email", flat=True)) == ["jo@acme.com"]
