@@ -32,8 +32,8 @@ def _lost_connection(error: DatabaseError) -> bool:
     return isinstance(error.__cause__, psycopg.errors.AdminShutdown) or (
         isinstance(error, OperationalError | InterfaceError)
         and connection.vendor == "postgresql"
-        and connection.connection is not None
-        and connection.connection.closed
+        # Closed by psycopg, or already dropped by Django (a failed rollback closes it).
+        and (connection.connection is None or connection.connection.closed)
     )
 
 
