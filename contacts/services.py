@@ -49,6 +49,15 @@ def _contacts_create(fields_by_email: dict[str, dict[str, Any]], now: datetime) 
     return created
 
 
+def _locked(emails: Iterable[str]) -> dict[str, Contact]:
+    """The contacts with these emails, locked in key order FOR NO KEY UPDATE, like the update
+    itself: that does not block the foreign-key checks of a concurrent event ingest, which
+    would otherwise wait on them while holding work rows this transaction waits for (a
+    deadlock)."""
+    rows = Contact.objects.select_for_update(no_key=True).filter(email__in=list(emails))
+    return {c.email: c for c in rows.order_by("pk")}
+
+
 def contacts_upsert(*, items: Iterable[Any]) -> ContactUpsertResult:
     valid = validate_batch(items, ContactIn, clean_contact)
     now = timezone.now()
@@ -57,20 +66,11 @@ def contacts_upsert(*, items: Iterable[Any]) -> ContactUpsertResult:
         suppressed = emails_suppressed(emails=(item.email for item in valid))
         kept = [item for item in valid if item.email not in suppressed]
         merged = merge_by_key((item.email, set_fields(item, ("email",))) for item in kept)
-        known = set(Contact.objects.filter(email__in=merged).values_list("email", flat=True))
-        new = {e: f for e, f in merged.items() if e not in known}
+        existing = _locked(merged.keys())
+        new = {e: f for e, f in merged.items() if e not in existing}
         created = _contacts_create(new, now) if new else []
-        ours = {c.email for c in created}
-        # The rest exist (some since a concurrent request created them): update them. FOR NO
-        # KEY UPDATE, like the update itself: it does not block the foreign-key checks of a
-        # concurrent event ingest, which would otherwise wait here while holding work rows
-        # this transaction waits for (a deadlock).
-        existing = {
-            c.email: c
-            for c in Contact.objects.select_for_update(no_key=True)
-            .filter(email__in=merged.keys() - ours)
-            .order_by("pk")
-        }
+        if lost := new.keys() - {c.email for c in created}:
+            existing |= _locked(lost)  # created meanwhile by a concurrent request: update them
         before = {c.email: c.account_domain for c in existing.values()}
         changed, changed_fields = apply_changes(existing, merged)
         relink = [c for c in changed if c.account_domain != before[c.email]]
@@ -88,7 +88,8 @@ def contacts_upsert(*, items: Iterable[Any]) -> ContactUpsertResult:
 def contacts_ensure(*, emails: Iterable[str]) -> dict[str, int]:
     """Ids of the contacts with these emails, creating (and linking) the missing ones.
 
-    A suppressed (erased) email is neither created nor answered.
+    A suppressed (erased) email is neither created nor answered. Takes the erasure lock first,
+    held to the end of the caller's transaction (`contacts.suppression`).
     """
     suppression_lock()
     wanted = set(emails)
@@ -108,12 +109,11 @@ def events_ingest(*, items: Iterable[Any], now: datetime | None = None) -> Inges
     now = now or timezone.now()
     valid: list[EventIn] = validate_batch(items, EventIn, event_cleaner(now))
     with transaction.atomic():
-        suppression_lock()
-        suppressed = emails_suppressed(emails=(item.email for item in valid))
+        # Suppressed (erased) emails get no contact: their items are not stored.
+        contact_ids = contacts_ensure(emails=(item.email for item in valid))
         # Positions in the batch of the items kept: conflicts name the item of the request.
-        positions = [i for i, item in enumerate(valid) if item.email not in suppressed]
+        positions = [i for i, item in enumerate(valid) if item.email in contact_ids]
         kept = [valid[i] for i in positions]
-        contact_ids = contacts_ensure(emails=(item.email for item in kept))
         result, owners = ingest_once(
             table=EngagementEvent,
             items=kept,

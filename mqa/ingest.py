@@ -74,17 +74,21 @@ def ingest_once(
     """
     keys = {(item.source, item.id) for item in items}
     stored = _stored_payloads(table, owner, keys)
+    payloads = [
+        (owner_id, item.type, item.occurred_at, canonical(item.properties))
+        for item, owner_id in zip(items, owner_ids, strict=True)
+    ]
     # The first item of each key not stored yet is offered to the insert.
     offered: dict[tuple[str, str], tuple[Any, ...]] = {}
     rows = []
-    for item, owner_id in zip(items, owner_ids, strict=True):
+    for item, payload in zip(items, payloads, strict=True):
         key = (item.source, item.id)
         if key in stored or key in offered:
             continue
-        offered[key] = (owner_id, item.type, item.occurred_at, canonical(item.properties))
+        offered[key] = payload
         rows.append(
             table(
-                **{owner: owner_id},
+                **{owner: payload[0]},
                 type=item.type,
                 occurred_at=item.occurred_at,
                 properties=item.properties,
@@ -99,18 +103,13 @@ def ingest_once(
     stored |= {key: offered[key] for key in inserted}
 
     result, owners, accepted = IngestResult(), set(), set()
-    for index, (item, owner_id) in enumerate(zip(items, owner_ids, strict=True)):
+    for index, (item, payload) in enumerate(zip(items, payloads, strict=True)):
         key = (item.source, item.id)
         if key in inserted and key not in accepted:
             accepted.add(key)
-            owners.add(owner_id)
+            owners.add(payload[0])
             result.accepted += 1
-        elif stored.get(key) == (
-            owner_id,
-            item.type,
-            item.occurred_at,
-            canonical(item.properties),
-        ):
+        elif stored.get(key) == payload:
             result.duplicates += 1
         else:
             # Also a key whose stored row vanished between the insert and the re-read (an

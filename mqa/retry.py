@@ -55,10 +55,11 @@ def race_retried(call: Callable[[], T]) -> T:
         try:
             return call()
         except DatabaseError as error:
-            retry = _lost_race(error) or _lost_connection(error)
+            lost_connection = _lost_connection(error)
+            retry = lost_connection or _lost_race(error)
             if not retry or attempt == RACE_ATTEMPTS or connection.in_atomic_block:
                 raise
-            if _lost_connection(error):
+            if lost_connection:
                 connection.close()  # the next query opens a new one
             time.sleep(random.uniform(0.005, 0.05) * attempt)  # let the winner commit
     raise AssertionError("unreachable")
