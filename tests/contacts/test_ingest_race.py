@@ -10,8 +10,6 @@ for a row it never stored.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +22,7 @@ from contacts.services import contacts_upsert, events_ingest
 from mqa import dispatch
 from mqa.ingest import IngestResult
 from mqa.models import PendingWork, RecordKind
+from tests.concurrency import run_while_the_other_commits
 from tests.factories import event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,35 +50,8 @@ def _store_uncommitted(other: psycopg.Connection[Any], contact_id: int, type_: s
 def _ingest_while_the_other_commits(
     other: psycopg.Connection[Any], items: list[dict[str, Any]]
 ) -> IngestResult:
-    answers: list[IngestResult] = []
-
-    def ingest() -> None:
-        try:
-            answers.append(events_ingest(items=items, now=AT))
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=ingest)
-    thread.start()
-    # Our insert now waits on the other client's row: let that client commit.
-    deadline = time.monotonic() + 10
-    while not _someone_waits_on_a_lock(other):
-        assert thread.is_alive(), "the ingest finished without waiting on the other client"
-        assert time.monotonic() < deadline, "the ingest never waited on the other client"
-        time.sleep(0.01)
-    other.commit()
-    thread.join(10)
-    (answer,) = answers
-    return answer
-
-
-def _someone_waits_on_a_lock(other: psycopg.Connection[Any]) -> bool:
-    with psycopg.connect(other.info.dsn, password=other.info.password, autocommit=True) as probe:
-        row = probe.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).fetchone()
-    return bool(row and row[0])
+    # Our insert waits on the other client's row until that client commits.
+    return run_while_the_other_commits(other, lambda: events_ingest(items=items, now=AT))
 
 
 def _contacts() -> tuple[int, int]:
