@@ -11,13 +11,19 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import psycopg
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, IntegrityError, OperationalError, connection
 
 T = TypeVar("T")
 
 RACE_ATTEMPTS = 3
 # What a concurrent transaction can make PostgreSQL abort ours with, whole.
 RACES = (psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation)
+# What PostgreSQL says when it ends a session under a request.
+SESSION_ENDED = (
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.CrashShutdown,
+    psycopg.errors.CannotConnectNow,
+)
 
 
 def _lost_race(error: DatabaseError) -> bool:
@@ -27,13 +33,15 @@ def _lost_race(error: DatabaseError) -> bool:
 
 
 def _lost_connection(error: DatabaseError) -> bool:
-    """PostgreSQL ended this session (`pg_terminate_backend`, a failover): its transaction
-    died with it. A new connection may well succeed; a database that is down fails again."""
-    return isinstance(error.__cause__, psycopg.errors.AdminShutdown) or (
-        isinstance(error, OperationalError | InterfaceError)
-        and connection.vendor == "postgresql"
-        # Closed by psycopg, or already dropped by Django (a failed rollback closes it).
-        and (connection.connection is None or connection.connection.closed)
+    """PostgreSQL ended this session (`pg_terminate_backend`, a restart, a failover) or the
+    connection broke: the transaction died with it. Told by the error, not by the connection's
+    state: when the rollback of a dead session fails, Django drops the connection and has
+    already opened a new one by the time the error leaves the atomic block. psycopg raises a
+    broken or refused connection without an SQLSTATE. A new connection may well succeed; a
+    database that is down fails again, and its error is raised after the last attempt."""
+    cause = error.__cause__
+    return isinstance(cause, SESSION_ENDED) or (
+        isinstance(cause, psycopg.OperationalError) and cause.sqlstate is None
     )
 
 

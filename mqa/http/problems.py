@@ -131,7 +131,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         exc = exceptions.PermissionDenied()
     if database_unavailable(exc):
         set_rollback()
-        logger.warning("database unavailable: %s", exc)
+        logger.warning("database unavailable: %s", exc, exc_info=exc)
         status, detail, errors, headers = _unavailable()
     elif isinstance(exc, DataError):
         # The last line: validation should have named the field before the database saw it.

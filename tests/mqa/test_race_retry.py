@@ -3,6 +3,8 @@ key) is run again, whole, once it is safe."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from typing import Any
@@ -221,3 +223,24 @@ def test_a_request_whose_session_postgresql_ended_after_its_connection_check_is_
 
     assert response.status_code == 200, response.content
     assert list(Contact.objects.values_list("email", flat=True)) == ["jo@acme.com"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_service_whose_connection_broke_in_its_transaction_is_run_again(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    calls = []
+
+    def service() -> str:
+        calls.append(1)
+        with transaction.atomic():
+            Account.objects.create(domain=f"try{len(calls)}.io")
+            if len(calls) == 1:  # the connection breaks: "server closed the connection"
+                with socket.socket(fileno=os.dup(connection.connection.pgconn.socket)) as s:
+                    s.shutdown(socket.SHUT_RDWR)
+                Account.objects.count()
+        return "stored"
+
+    assert race_retried(service) == "stored"
+    assert len(calls) == 2
+    assert list(Account.objects.values_list("domain", flat=True)) == ["try2.io"]
