@@ -18,7 +18,7 @@ from accounts.schemas import AccountIn, SignalIn, clean_account, signal_cleaner
 from contacts.links import LinkChange, contacts_link_to_new_accounts
 from contacts.models import Contact
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import IngestResult, UpsertResult, apply_changes, ingest_once
+from mqa.ingest import IngestResult, UpsertResult, apply_changes, custom_merge, ingest_once
 from mqa.models import AccountScore, RecordKind
 from mqa.services.work_queue import work_add
 
@@ -44,7 +44,8 @@ def _accounts_create(fields_by_domain: dict[str, dict[str, Any]], now: datetime)
     return created
 
 
-def accounts_upsert(*, items: Iterable[Any]) -> UpsertResult:
+def accounts_upsert(*, items: Iterable[Any], merge_custom: bool = False) -> UpsertResult:
+    """Partial upserts by domain; `merge_custom` as for contacts (`contacts_upsert`)."""
     valid = validate_batch(items, AccountIn, clean_account)
     merged = merge_by_key((item.domain, set_fields(item, ("domain",))) for item in valid)
     now = timezone.now()
@@ -53,6 +54,8 @@ def accounts_upsert(*, items: Iterable[Any]) -> UpsertResult:
             a.domain: a
             for a in Account.objects.select_for_update().filter(domain__in=merged).order_by("pk")
         }
+        if merge_custom:
+            custom_merge(existing, merged)
         changed, changed_fields = apply_changes(existing, merged)
         if changed:
             Account.objects.bulk_update(changed, [*sorted(changed_fields), "updated_at"])

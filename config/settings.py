@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "accounts",
     "contacts",
     "mqa",
+    "tracking",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ from mqa.api import reports
 from mqa.api import views as mqa
 from mqa.http import problems
 from mqa.ops import views as ops
+from tracking.api import views as tracking
 
 api = [
     path("accounts/bulk", accounts.AccountsBulkView.as_view()),
@@ -36,6 +37,17 @@ api = [
     path("reports/calibration", reports.CalibrationBacktestView.as_view()),
 ]
 
+# The Segment/RudderStack Tracking API (SPEC §9): point a source's data plane URL here.
+tracking_api = [
+    path("identify", tracking.IdentifyView.as_view()),
+    path("track", tracking.TrackView.as_view()),
+    path("page", tracking.PageView.as_view()),
+    path("screen", tracking.ScreenView.as_view()),
+    path("group", tracking.GroupView.as_view()),
+    path("alias", tracking.AliasView.as_view()),
+    path("batch", tracking.BatchView.as_view()),
+]
+
 urlpatterns = [
     path("healthz", ops.healthz),
     path("readyz", ops.readyz),
@@ -44,6 +56,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api)),
+    path("v1/", include(tracking_api)),
     path("review/", include("mqa.review.urls")),
     path("", RedirectView.as_view(pattern_name="review:accounts", permanent=False)),
 ]

@@ -5,7 +5,8 @@ handoffs for the funnel but cuts them loose from the person (no contact, no note
 address from every webhook payload not delivered yet and from the explanations of its
 account's score and status history; marks the account stale so that it is rescored without the
 contact; puts the address on the suppression list (a keyed hash only, `contacts.suppression`)
-so that later items for it are not stored; and records who erased how many, and when — never
+so that later items for it are not stored; forgets the Tracking-API messages applied to it and
+the user and anonymous ids tied to it; and records who erased how many, and when — never
 which addresses. An address without a contact is still suppressed (and counts 0).
 
 Everything happens in one transaction holding the erasure lock exclusively, so no ingest can
@@ -38,6 +39,7 @@ from mqa.models import (
 )
 from mqa.scoring.normalize import normalize_email
 from mqa.services.work_queue import work_add, work_drop
+from tracking.models import Identity, TrackedMessage
 
 MAX_EMAILS = 1000
 SCAN_CHUNK = 500
@@ -102,6 +104,10 @@ def contacts_erase(
         # otherwise write a score for a contact that no longer exists.
         Contact.objects.filter(pk__in=contact_ids).delete()
         work_drop(kind=RecordKind.CONTACT, ids=contact_ids)
+        # The Tracking API's record of the person: the messages applied to the address and
+        # the userIds/anonymousIds tied to it (SPEC §9).
+        TrackedMessage.objects.filter(email__in=wanted).delete()
+        Identity.objects.filter(email__in=wanted).delete()
         scrub = _Scrubber(wanted)
         _webhook_payloads_scrub(scrub)
         _account_explanations_scrub(scrub, account_ids)

@@ -21,7 +21,14 @@ from contacts.models import Contact, EngagementEvent
 from contacts.schemas import ContactIn, EventIn, clean_contact, event_cleaner
 from contacts.suppression import emails_suppressed, suppression_lock
 from mqa.batch import merge_by_key, set_fields, validate_batch
-from mqa.ingest import ContactUpsertResult, IngestResult, apply_changes, ingest_once, insert_new
+from mqa.ingest import (
+    ContactUpsertResult,
+    IngestResult,
+    apply_changes,
+    custom_merge,
+    ingest_once,
+    insert_new,
+)
 from mqa.models import ContactScore, RecordKind
 from mqa.scoring.normalize import email_domain
 from mqa.services.work_queue import work_add
@@ -58,7 +65,9 @@ def _locked(emails: Iterable[str]) -> dict[str, Contact]:
     return {c.email: c for c in rows.order_by("pk")}
 
 
-def contacts_upsert(*, items: Iterable[Any]) -> ContactUpsertResult:
+def contacts_upsert(*, items: Iterable[Any], merge_custom: bool = False) -> ContactUpsertResult:
+    """Partial upserts by email. With `merge_custom`, an item's `custom` keys are set on the
+    stored ones instead of replacing them (Tracking-API traits, SPEC §9)."""
     valid = validate_batch(items, ContactIn, clean_contact)
     now = timezone.now()
     with transaction.atomic():
@@ -72,6 +81,8 @@ def contacts_upsert(*, items: Iterable[Any]) -> ContactUpsertResult:
         if lost := new.keys() - {c.email for c in created}:
             existing |= _locked(lost)  # created meanwhile by a concurrent request: update them
         before = {c.email: c.account_domain for c in existing.values()}
+        if merge_custom:
+            custom_merge(existing, merged)
         changed, changed_fields = apply_changes(existing, merged)
         relink = [c for c in changed if c.account_domain != before[c.email]]
         if changed:

@@ -188,6 +188,14 @@ def same(left: Any, right: Any) -> bool:
     return (type(left) is type(right) and left == right) or (left is None and right is None)
 
 
+def custom_merge(existing: dict[str, Any], merged: dict[str, dict[str, Any]]) -> None:
+    """Turn each merged `custom` into the stored one with the new keys set (in place)."""
+    for key, values in merged.items():
+        row = existing.get(key)
+        if row is not None and isinstance(values.get("custom"), dict):
+            values["custom"] = {**(row.custom or {}), **values["custom"]}
+
+
 def apply_changes(
     existing: dict[str, M], merged: dict[str, dict[str, Any]]
 ) -> tuple[list[M], set[str]]:

@@ -1,10 +1,13 @@
-"""`Authorization: Api-Key <key>` authentication and per-view scopes (SPEC §7).
+"""`Authorization: Api-Key <key>` authentication and per-view scopes (SPEC §7), and the
+Tracking API's write key: HTTP Basic with the key as user name and an empty password (§9).
 
 No key or an invalid key → 401; a valid key without the view's scope → 403.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -47,6 +50,30 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return KEYWORD
 
 
+class WriteKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Basic base64("<key>:")`, what Segment's and RudderStack's SDKs send."""
+
+    def authenticate(self, request: Request) -> tuple[ApiClient, ApiKey] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        keyword, _, encoded = header.partition(" ")
+        if keyword.lower() != "basic":
+            return None
+        try:
+            secret, _, _password = (
+                base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise exceptions.AuthenticationFailed("the Basic credentials are not base64") from error
+        key = api_key_check(secret=secret.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("invalid or revoked write key")
+        API_KEY.set(key.name)
+        return ApiClient(key), key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Basic realm="mqa"'
+
+
 class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "mqa.api.auth.ApiKeyAuthentication"
     name = "ApiKey"
@@ -57,6 +84,19 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-c
             "in": "header",
             "name": "Authorization",
             "description": "`Api-Key <key>`; create one with `manage.py create_api_key`.",
+        }
+
+
+class WriteKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "mqa.api.auth.WriteKeyAuthentication"
+    name = "WriteKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "an API key with the `ingest` scope as user name, empty password "
+            "(the SDKs' write key)",
         }
 
 

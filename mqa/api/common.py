@@ -84,15 +84,22 @@ def bulk_items(request: Request) -> list[Any]:
 def bulk_call(
     request: Request, service: Callable[..., Any], *, kind: str, ok: int = status.HTTP_200_OK
 ) -> Response:
-    """Run an ingest service on a bulk body; a batch error is a 400 naming index and field.
-
-    Counts the items by outcome for `/metrics` (`kind`: accounts, contacts, events, signals).
-    """
+    """Run an ingest service on a bulk body; a batch error is a 400 naming index and field."""
     items = bulk_items(request)
+    result = ingest_call(lambda: service(items=items), kind=kind, count=len(items))
+    return Response(result.as_dict(), status=ok)
+
+
+def ingest_call(run: Callable[[], Any], *, kind: str, count: int) -> Any:
+    """Run an ingest of `count` items; a batch error is a 400 naming index and field.
+
+    Counts the items by outcome for `/metrics` (`kind`: accounts, contacts, events, signals,
+    messages).
+    """
     try:
-        result = race_retried(lambda: service(items=items))
+        result = race_retried(run)
     except BatchError as error:
-        INGEST_ITEMS.labels(kind, "rejected").inc(len(items))
+        INGEST_ITEMS.labels(kind, "rejected").inc(count)
         detail = f"{len(error.errors)} invalid item(s): nothing was stored"
         raise invalid(error.as_list(), detail) from error
     if isinstance(result, IngestResult):
@@ -104,10 +111,10 @@ def bulk_call(
         }
     else:  # an upsert: every item was stored (created or updated) unless suppressed
         suppressed = getattr(result, "suppressed", 0)
-        outcomes = {"accepted": len(items) - suppressed, "suppressed": suppressed}
-    for outcome, count in outcomes.items():
-        INGEST_ITEMS.labels(kind, outcome).inc(count)
-    return Response(result.as_dict(), status=ok)
+        outcomes = {"accepted": count - suppressed, "suppressed": suppressed}
+    for outcome, n in outcomes.items():
+        INGEST_ITEMS.labels(kind, outcome).inc(n)
+    return result
 
 
 class CursorPage(CursorPagination):

@@ -43,9 +43,9 @@ def too_large() -> Problem:
     return Problem(413, message, [{"field": "body", "message": message}])
 
 
-def json_document(body: bytes, *, bulk: bool = False) -> Any:
+def json_document(body: bytes, *, bulk: bool = False, list_key: str = "items") -> Any:
     """The decoded body, or a 400 that names where it went wrong (for a `bulk` body, the
-    item's `index` and its `field`)."""
+    item's `index` in its `list_key` list and its `field`)."""
     try:
         document = msgspec.json.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
@@ -58,10 +58,10 @@ def json_document(body: bytes, *, bulk: bool = False) -> Any:
     if problem is None:
         return document
     path, message = problem
-    if bulk and len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+    if bulk and len(path) >= 2 and path[0] == list_key and isinstance(path[1], int):
         field = dotted(path[2:]) or "item"
         item = {"index": path[1], "field": field, "message": message}
-        raise invalid([item], f"items[{path[1]}].{field}: {message}")
+        raise invalid([item], f"{list_key}[{path[1]}].{field}: {message}")
     raise _bad(dotted(path), message)
 
 
