@@ -69,6 +69,29 @@ BODIES: dict[str, Any] = {
     "handoff_reject": {"reason": "timing", "note": ""},
     "handoff_outcome": {"outcome": "won"},
     "reports_calibration_backtest": {"cutoff": NOW.isoformat(), "horizon_days": 30},
+    **{
+        f"tracking_{kind}": {"messageId": "m1", "userId": "u1", "timestamp": NOW.isoformat(), **body}
+        for kind, body in [
+            ("identify", {"traits": {"email": "jo@acme.com"}}),
+            ("track", {"event": "Demo", "properties": {}}),
+            ("page", {"properties": {}, "context": {"page": {"url": "/x"}}}),
+            ("screen", {"properties": {}}),
+            ("group", {"traits": {"domain": "acme.com"}}),
+            ("alias", {"previousId": "a1"}),
+        ]
+    },
+    "tracking_batch": {
+        "batch": [
+            {
+                "type": "track",
+                "messageId": "m1",
+                "anonymousId": "a1",
+                "event": "Demo",
+                "timestamp": NOW.isoformat(),
+                "properties": {},
+            }
+        ]
+    },
 }
 
 
@@ -76,7 +99,7 @@ def stored() -> dict[str, int]:
     """Rows of every table the service owns (API keys aside: using one stamps it)."""
     return {
         model._meta.label: model._default_manager.count()
-        for label in ("accounts", "contacts", "mqa")
+        for label in ("accounts", "contacts", "mqa", "tracking")
         for model in apps.get_app_config(label).get_models()
         if model._meta.label != "mqa.ApiKey"
     }
@@ -96,7 +119,7 @@ def hostile_values(value: Any, kind: str) -> Iterator[Any]:
 
 
 def kind_of(value: Any, key: str) -> str:
-    if key in ("occurred_at", "cutoff"):
+    if key in ("occurred_at", "cutoff", "timestamp"):
         return "date-time"
     if isinstance(value, bool):
         return "boolean"
@@ -114,13 +137,14 @@ def kind_of(value: Any, key: str) -> str:
 def variants(body: Any) -> Iterator[tuple[str, Any]]:
     """The body with one value made hostile at a time, and a hostile value in each JSON
     field it could carry but does not (`properties`, `custom`)."""
-    if isinstance(body, dict) and isinstance(body.get("items"), list):
-        item = body["items"][0]
-        json_field = "properties" if "type" in item else "custom"
-        for key, value in {**item, json_field: {}}.items():
-            for bad in hostile_values(value, kind_of(value, key)):
-                yield f"items[0].{key}", {"items": [{**item, key: bad}]}
-        return
+    for list_key in ("items", "batch"):
+        if isinstance(body, dict) and isinstance(body.get(list_key), list):
+            item = body[list_key][0]
+            json_field = "properties" if "type" in item else "custom"
+            for key, value in {**item, json_field: {}}.items():
+                for bad in hostile_values(value, kind_of(value, key)):
+                    yield f"{list_key}[0].{key}", {list_key: [{**item, key: bad}]}
+            return
     for key, value in (body or {}).items():
         for bad in hostile_values(value, kind_of(value, key)):
             yield key, {**body, key: bad}

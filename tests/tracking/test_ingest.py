@@ -198,7 +198,9 @@ def test_page_takes_url_and_path_from_properties_else_from_the_context():
     email = {"traits": {"email": "ada@acme.com"}}
     page = {"url": "https://acme.io/pricing?x=1", "path": "/pricing", "title": "Pricing"}
     ingest(
-        message("page", "m1", userId="u1", properties={"plan": "pro"}, context={**email, "page": page}),
+        message(
+            "page", "m1", userId="u1", properties={"plan": "pro"}, context={**email, "page": page}
+        ),
         message(
             "page",
             "m2",
