@@ -114,7 +114,25 @@ def main() -> None:
             )
             wait_drained(key, timeout=3600)
         results["ingest"] = spread([r["rate"] for r in ingest_runs])
-        results["ingest_errors"] = sum(r["errors"] for r in ingest_runs)
+        tracking_runs = []
+        for _ in range(RUNS):
+            tracking_runs.append(
+                load_process(
+                    "ingest",
+                    base=BASE,
+                    key=key,
+                    contacts=counts["contacts"],
+                    accounts=counts["accounts"],
+                    seconds=INGEST_SECONDS,
+                    rate=None,
+                    threads=4,
+                    api="tracking",
+                )
+            )
+            wait_drained(key, timeout=3600)
+        results["tracking_ingest"] = spread([r["rate"] for r in tracking_runs])
+        log(f"tracking-API ingest {results['tracking_ingest']}")
+        results["ingest_errors"] = sum(r["errors"] for r in ingest_runs + tracking_runs)
         results["copy_floor"] = spread(
             [
                 copy_floor(url, min(200_000, max(5_000, int(results["ingest"]["median"] * 10))))

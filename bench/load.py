@@ -52,6 +52,26 @@ def _batch(
     return items
 
 
+def _tracking_batch(
+    contacts: int, accounts: int, size: int, tag: str, rng_state: list[int]
+) -> dict[str, Any]:
+    """The same events as `_batch`, as Segment `track` messages carrying their email."""
+    return {
+        "batch": [
+            {
+                "type": "track",
+                "messageId": item["id"],
+                "userId": item["email"],
+                "event": "Page View",
+                "timestamp": item["occurred_at"],
+                "properties": item["properties"],
+                "context": {"traits": {"email": item["email"]}},
+            }
+            for item in _batch(contacts, accounts, size, tag, rng_state)
+        ]
+    }
+
+
 def ingest(
     base: str,
     key: str,
@@ -60,8 +80,10 @@ def ingest(
     seconds: float,
     rate: float | None,
     threads: int,
+    api: str = "bulk",
 ) -> dict[str, Any]:
-    """Post batches of 1000 events for `seconds`, as fast as possible or at `rate` events/s."""
+    """Post batches of 1000 events for `seconds`, as fast as possible or at `rate` events/s;
+    `api="tracking"` sends them as Segment `track` messages to `/v1/batch`."""
     stop = time.monotonic() + seconds
     sent = [0]
     errors = [0]
@@ -74,10 +96,14 @@ def ingest(
         size = 1000 if per_thread is None or per_thread >= 1000 else max(1, int(per_thread / 4))
         next_at = time.monotonic()
         while time.monotonic() < stop:
-            body = ENCODE({"items": _batch(contacts, accounts, size, f"l{n}", state)})
-            response = session.post(f"{base}/api/v1/events/bulk", data=body, timeout=60)
+            if api == "tracking":
+                body = ENCODE(_tracking_batch(contacts, accounts, size, f"t{n}", state))
+                response = session.post(f"{base}/v1/batch", data=body, timeout=60)
+            else:
+                body = ENCODE({"items": _batch(contacts, accounts, size, f"l{n}", state)})
+                response = session.post(f"{base}/api/v1/events/bulk", data=body, timeout=60)
             with lock:
-                if response.status_code == 202:
+                if response.status_code in (200, 202):
                     sent[0] += size
                 else:
                     errors[0] += 1

@@ -42,6 +42,19 @@ def write(path: Path, r: dict[str, Any], machine: dict[str, Any]) -> None:
             _met(share >= 0.15 and (scale < 1 or ingest["median"] >= 20_000)),
         )
     )
+    tracking = r["tracking_ingest"]
+    rows.append(
+        (
+            "Tracking-API ingest over HTTP (`/v1/batch`, Segment `track` messages, 1000 a batch)",
+            _f(tracking, " ev/s", 0),
+            f"bulk endpoint above: {_f(ingest, ' ev/s', 0)}; raw COPY: {_f(copy, ' rows/s', 0)}",
+            f"{100 * tracking['median'] / ingest['median']:.0f}% of bulk"
+            if ingest["median"]
+            else "",
+            "reported beside the bulk endpoint (no goal yet)",
+            "",
+        )
+    )
     fresh = r["freshness_p95"]
     rows.append(
         (

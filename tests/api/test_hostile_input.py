@@ -70,7 +70,12 @@ BODIES: dict[str, Any] = {
     "handoff_outcome": {"outcome": "won"},
     "reports_calibration_backtest": {"cutoff": NOW.isoformat(), "horizon_days": 30},
     **{
-        f"tracking_{kind}": {"messageId": "m1", "userId": "u1", "timestamp": NOW.isoformat(), **body}
+        f"tracking_{kind}": {
+            "messageId": "m1",
+            "userId": "u1",
+            "timestamp": NOW.isoformat(),
+            **body,
+        }
         for kind, body in [
             ("identify", {"traits": {"email": "jo@acme.com"}}),
             ("track", {"event": "Demo", "properties": {}}),
