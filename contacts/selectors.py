@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from contacts.models import Contact
 from mqa.models import ContactStatusChange
@@ -33,9 +34,13 @@ def contact_of(contact: Contact) -> dict[str, Any]:
     }
 
 
-def contact_list(*, email: str | None = None) -> QuerySet[Contact]:
-    contacts = _with_scores()
-    return contacts.filter(email=email) if email is not None else contacts
+def contact_list() -> QuerySet[Contact]:
+    return _with_scores()
+
+
+def contacts_updated_since(contacts: QuerySet[Contact], since: datetime) -> QuerySet[Contact]:
+    """Contacts whose fields or score changed at or after `since`."""
+    return contacts.filter(Q(updated_at__gte=since) | Q(score__computed_at__gte=since))
 
 
 def contact_get(*, contact_id: int) -> dict[str, Any] | None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 import django_filters
-from django import forms
-from django_filters.fields import IsoDateTimeField
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -33,10 +29,13 @@ from mqa.api.common import (
     BAD_QUERY,
     BULK_RESPONSES,
     PAGE_PARAMETERS,
+    UPDATED_SINCE,
     ApiView,
     CursorPage,
     NewestFirst,
+    UtcDateTimeFilter,
     bulk_call,
+    feed_response,
     page_of,
     problem,
 )
@@ -107,25 +106,6 @@ class Readiness(serializers.Serializer):
     top_contacts = TopContact(many=True)
 
 
-class UtcDateTimeField(IsoDateTimeField):
-    """An ISO 8601 instant, in UTC; one outside years 1–9999 there is a named 400."""
-
-    def clean(self, value: Any) -> Any:
-        instant = super().clean(value)
-        if instant is None:
-            return None
-        try:
-            return instant.astimezone(UTC)
-        except OverflowError as error:
-            raise forms.ValidationError(
-                "is outside the years 1–9999 once its offset is applied"
-            ) from error
-
-
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcDateTimeField
-
-
 class AccountFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(field_name="score__status", choices=AccountStatus.choices)
     is_target = django_filters.BooleanFilter()
@@ -149,7 +129,7 @@ class AccountListView(ApiView):
             OpenApiParameter("status", str, enum=AccountStatus.values),
             OpenApiParameter("is_target", bool),
             OpenApiParameter("owner", str),
-            OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
+            UPDATED_SINCE,
             *PAGE_PARAMETERS,
         ],
         responses={
@@ -162,6 +142,10 @@ class AccountListView(ApiView):
         filters = AccountFilter(request.query_params, queryset=account_list())
         if not filters.is_valid():
             raise invalid_fields(filters.errors)
+        if "updated_since" in request.query_params:
+            return feed_response(
+                request, filters.qs, position="score__feed_position", out=readiness_of
+            )
         page = CursorPage()
         rows = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([readiness_of(a) for a in rows])

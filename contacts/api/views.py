@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -14,7 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts.erasure import MAX_EMAILS, contacts_erase, erasure_emails_parse
-from contacts.selectors import contact_get, contact_history_list, contact_list, contact_of
+from contacts.models import Contact
+from contacts.selectors import (
+    contact_get,
+    contact_history_list,
+    contact_list,
+    contact_of,
+    contacts_updated_since,
+)
 from contacts.services import contacts_upsert, events_ingest
 from mqa.api import docs
 from mqa.api.auth import scope
@@ -23,17 +31,20 @@ from mqa.api.common import (
     BAD_QUERY,
     BULK_RESPONSES,
     PAGE_PARAMETERS,
+    UPDATED_SINCE,
     ApiView,
     CursorPage,
     NewestFirst,
+    UtcDateTimeFilter,
     bulk_call,
+    feed_response,
     page_of,
     problem,
 )
 from mqa.api.history import status_change_out
 from mqa.batch import Invalid
 from mqa.http.bodies import body_bytes, json_document, require_json
-from mqa.http.problems import invalid_field, not_found
+from mqa.http.problems import invalid_field, invalid_fields, not_found
 from mqa.models import ContactStatus
 from mqa.scoring.normalize import normalize_email
 
@@ -90,6 +101,22 @@ class ContactOut(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True)
 
 
+class ContactFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(method="filter_email")
+    status = django_filters.ChoiceFilter(field_name="score__status", choices=ContactStatus.choices)
+    updated_since = UtcDateTimeFilter(method="filter_updated_since")
+
+    class Meta:
+        model = Contact
+        fields = ["email", "status", "updated_since"]
+
+    def filter_email(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(email=normalize_email(value) or value.strip().lower())
+
+    def filter_updated_since(self, queryset: Any, name: str, value: Any) -> Any:
+        return contacts_updated_since(queryset, value)
+
+
 class ContactListView(ApiView):
     permission_classes = [scope("read")]
 
@@ -97,18 +124,22 @@ class ContactListView(ApiView):
         operation_id="contacts_list",
         parameters=[
             OpenApiParameter("email", str, description="exact email (normalised)"),
+            OpenApiParameter("status", str, enum=ContactStatus.values),
+            UPDATED_SINCE,
             *PAGE_PARAMETERS,
         ],
         responses={200: page_of(ContactOut, "ContactPage"), **BAD_QUERY, **AUTH_RESPONSES},
     )
     def get(self, request: Request) -> Response:
-        email = request.query_params.get("email")
-        if email is not None:
-            email = normalize_email(email) or email.strip().lower()
+        filters = ContactFilter(request.query_params, queryset=contact_list())
+        if not filters.is_valid():
+            raise invalid_fields(filters.errors)
+        if "updated_since" in request.query_params:
+            return feed_response(
+                request, filters.qs, position="score__feed_position", out=contact_of
+            )
         page = CursorPage()
-        rows: list[Any] = (
-            page.paginate_queryset(contact_list(email=email), request, view=self) or []
-        )
+        rows: list[Any] = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([contact_of(c) for c in rows])
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -12,9 +18,11 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from mqa.batch import BatchError
+from mqa.batch import BatchError, Invalid
+from mqa.feed import FeedCursor, feed_page
 from mqa.http.bodies import body_bytes, json_document, require_json
 from mqa.http.problems import MEDIA_TYPE, invalid, invalid_field
 from mqa.ingest import IngestResult
@@ -147,6 +155,60 @@ class CursorPage(CursorPagination):
 
 class NewestFirst(CursorPage):
     ordering = "-id"
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, in UTC; one outside years 1–9999 there is a named 400."""
+
+    def clean(self, value: Any) -> Any:
+        instant = super().clean(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError(
+                "is outside the years 1–9999 once its offset is applied"
+            ) from error
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
+def feed_response(
+    request: Request,
+    rows: QuerySet[Any],
+    *,
+    position: str,
+    out: Callable[[Any], Any],
+    key: str = "id",
+) -> Response:
+    """A page of a change feed (`mqa.feed`): `{"results", "next"}`, `next` always a URL —
+    at the end of the feed, where to poll again."""
+    try:
+        after = FeedCursor.decode(request.query_params.get("cursor"))
+    except Invalid as error:
+        raise invalid_field("cursor", str(error)) from error
+    page, last = feed_page(rows, position=position, key=key, after=after, limit=_limit(request))
+    following = replace_query_param(request.build_absolute_uri(), "cursor", last.encode())
+    return Response({"results": [out(row) for row in page], "next": following})
+
+
+def _limit(request: Request) -> int:
+    text = request.query_params.get("limit", "")
+    return min(CursorPage.max_page_size, int(text)) if text.isdigit() and int(text) > 0 else 100
+
+
+UPDATED_SINCE = OpenApiParameter(
+    "updated_since",
+    OpenApiTypes.DATETIME,
+    description=(
+        "a change feed: the records changed at or after this instant, in the order their "
+        "changes committed, each change once; `next` is always given — follow it now for "
+        "the next page and later to poll for what changed since (a reverse-ETL cursor)"
+    ),
+)
 
 
 # Schema components (documentation of the shapes above).

@@ -21,8 +21,11 @@ from mqa.api.common import (
     AUTH_RESPONSES,
     BAD_QUERY,
     PAGE_PARAMETERS,
+    UPDATED_SINCE,
     ApiView,
     NewestFirst,
+    UtcDateTimeFilter,
+    feed_response,
     page_of,
     problem,
 )
@@ -223,10 +226,11 @@ class HandoffFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Handoff.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Handoff.Status.choices)
     assignee = django_filters.CharFilter()
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Handoff
-        fields = ["kind", "status", "assignee"]
+        fields = ["kind", "status", "assignee", "updated_since"]
 
 
 def handoff_out(h: Handoff) -> dict[str, Any]:
@@ -249,6 +253,7 @@ class HandoffListView(ApiView):
             OpenApiParameter("kind", str, enum=Handoff.Kind.values),
             OpenApiParameter("status", str, enum=Handoff.Status.values),
             OpenApiParameter("assignee", str),
+            UPDATED_SINCE,
             *PAGE_PARAMETERS,
         ],
         responses={
@@ -261,6 +266,8 @@ class HandoffListView(ApiView):
         filters = HandoffFilter(request.query_params, queryset=handoff_list())
         if not filters.is_valid():
             raise invalid_fields(filters.errors)
+        if "updated_since" in request.query_params:
+            return feed_response(request, filters.qs, position="feed_position", out=handoff_out)
         page = NewestFirst()
         rows: list[Any] = page.paginate_queryset(filters.qs, request, view=self) or []
         return page.get_paginated_response([handoff_out(h) for h in rows])

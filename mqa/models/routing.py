@@ -61,6 +61,8 @@ class Handoff(models.Model):
     rejected_at = models.DateTimeField(null=True, blank=True)
     outcome_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Stamped by the database on every write (`mqa.feed`).
+    feed_position = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]

@@ -59,6 +59,8 @@ class ScoreStamp(models.Model):
         db_index=False,
     )
     computed_at = models.DateTimeField(null=True, blank=True)
+    # Stamped by the database on every write (`mqa.feed`); not indexed, as model_version.
+    feed_position = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -144,7 +146,9 @@ class AccountStatusChange(StatusChange):
         return f"{self.account_id}: {self.from_status} → {self.to_status}"
 
 
-STAMP_FIELDS = frozenset({"status", "status_since", "model_version", "computed_at"})
+STAMP_FIELDS = frozenset(
+    {"status", "status_since", "model_version", "computed_at", "feed_position"}
+)
 
 
 def computed_fields(table: type[ScoreStamp]) -> list[models.Field]:
