@@ -1,7 +1,7 @@
 """Erasure of contacts by email (SPEC §7 *Erasure*).
 
 `contacts_erase` deletes each contact with its events, scores and status history; keeps its
-handoffs for the funnel but cuts them loose from the person (no contact, no note); removes the
+handoffs for the funnel but cuts them loose from the person (no contact, no note, no context); removes the
 address from every webhook payload not delivered yet and from the explanations of its
 account's score and status history; marks the account stale so that it is rescored without the
 contact; puts the address on the suppression list (a keyed hash only, `contacts.suppression`)
@@ -97,7 +97,7 @@ def contacts_erase(
         account_ids = sorted({account_id for _, account_id in found if account_id is not None})
         # Handoffs stay (the funnel counts them) without the person: no contact, no note.
         Handoff.objects.filter(contact_id__in=contact_ids).update(
-            contact=None, note="", updated_at=now
+            contact=None, note="", context={}, updated_at=now
         )
         # Events, scores and status history go with the contact (on delete cascade); so does
         # its pending rescore (the work queue has no key to the contact): a drain would
@@ -111,6 +111,7 @@ def contacts_erase(
         scrub = _Scrubber(wanted)
         _webhook_payloads_scrub(scrub)
         _account_explanations_scrub(scrub, account_ids)
+        _account_handoffs_scrub(scrub, account_ids)
         work_add(kind=RecordKind.ACCOUNT, ids=account_ids)
         ErasureAudit.objects.create(
             actor=actor[:255], requested=len(wanted), erased=len(contact_ids), at=now
@@ -185,3 +186,11 @@ def _account_explanations_scrub(scrub: _Scrubber, account_ids: list[int]) -> Non
     ]
     for change_id, explanation in changed:
         AccountStatusChange.objects.filter(pk=change_id).update(explanation=explanation)
+
+
+def _account_handoffs_scrub(scrub: _Scrubber, account_ids: list[int]) -> None:
+    """An account handoff's context names the committee's contacts: not the erased ones."""
+    handoffs = Handoff.objects.filter(account_id__in=account_ids).order_by("pk")
+    for handoff_id, context in list(handoffs.values_list("id", "context")):
+        if scrub.finds(context):
+            Handoff.objects.filter(pk=handoff_id).update(context=scrub(context))

@@ -217,6 +217,10 @@ class HandoffOut(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
     note = serializers.CharField()
     decision = serializers.DictField()
+    context = serializers.DictField(
+        help_text="why now, as of the handoff: scores and breakdown, contributing events, "
+        "campaign, last activity, lead source; for accounts the committee (docs/crm.md)"
+    )
     created_at = serializers.DateTimeField()
     due_at = serializers.DateTimeField(allow_null=True)
     sla_breached = serializers.BooleanField()

@@ -51,6 +51,11 @@ class Handoff(models.Model):
     reason = models.CharField(max_length=32, choices=RejectReason.choices, null=True, blank=True)
     note = models.TextField(blank=True, default="")
     decision = models.JSONField(default=dict, help_text="why it went where it went")
+    context = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="why now: what qualified it (mqa.services.handoff_context)",
+    )
     model_version = models.ForeignKey(
         ScoringModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

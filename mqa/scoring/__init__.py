@@ -5,7 +5,12 @@ records into these types, call `score_contact` / `score_account`, and store the 
 """
 
 from mqa.scoring.document import dump_document, parse_document
-from mqa.scoring.engine import lookback_days, score_account, score_contact
+from mqa.scoring.engine import (
+    contributing_activities,
+    lookback_days,
+    score_account,
+    score_contact,
+)
 from mqa.scoring.reader import DocumentError
 from mqa.scoring.types import (
     AccountModel,
@@ -26,6 +31,7 @@ __all__ = [
     "ContactResult",
     "DocumentError",
     "ScoringModel",
+    "contributing_activities",
     "dump_document",
     "lookback_days",
     "parse_document",

@@ -77,6 +77,25 @@ def _rule_matches(rule: ActivityRule, activity: Activity, now: datetime) -> bool
     return all(_holds(c, activity.properties, _read_property) for c in rule.where)
 
 
+def _counted(rule: ActivityRule, activities: Sequence[Activity], now: datetime) -> list[Activity]:
+    """The activities a rule counts: its `max_count` most recent matching ones, newest first."""
+    matching = sorted(
+        (a for a in activities if _rule_matches(rule, a, now)),
+        key=lambda a: a.occurred_at,
+        reverse=True,
+    )
+    return matching[: rule.max_count] if rule.max_count is not None else matching
+
+
+def contributing_activities(
+    rules: Sequence[ActivityRule], activities: Iterable[Activity], now: datetime
+) -> list[tuple[ActivityRule, Activity]]:
+    """Each activity that earns points at `now`, with the rule it counts for (why a score is
+    what it is: a handoff's context)."""
+    activities = list(activities)
+    return [(rule, a) for rule in rules for a in _counted(rule, activities, now)]
+
+
 def activity_points(
     rules: Sequence[ActivityRule], activities: Iterable[Activity], now: datetime
 ) -> tuple[float, list[dict[str, Any]]]:
@@ -85,11 +104,7 @@ def activity_points(
     total = 0.0
     explanation = []
     for rule in rules:
-        matching = sorted(
-            (a.occurred_at for a in activities if _rule_matches(rule, a, now)), reverse=True
-        )
-        if rule.max_count is not None:
-            matching = matching[: rule.max_count]
+        matching = [a.occurred_at for a in _counted(rule, activities, now)]
         if not matching:
             continue
         points = 0.0

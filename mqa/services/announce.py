@@ -62,5 +62,6 @@ def transitions_announce(
                 contacts_entering_mql=qualified if kind == RecordKind.CONTACT else [],
                 accounts_entering_mqa=qualified if kind == RecordKind.ACCOUNT else [],
                 model_version_id=active.id,
+                model=active.model,
                 now=now,
             )

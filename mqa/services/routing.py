@@ -32,7 +32,9 @@ from mqa.routing import (
     route_account,
     route_lead,
 )
+from mqa.scoring.types import ScoringModel
 from mqa.services.facts import contact_facts
+from mqa.services.handoff_context import account_context, lead_context
 from mqa.services.webhooks import webhook_events_emit
 
 
@@ -73,6 +75,7 @@ def handoff_fields(handoff: Handoff) -> dict[str, Any]:
         "unassigned": handoff.unassigned,
         "reason": handoff.reason,
         "decision": handoff.decision,
+        "context": handoff.context,
     }
 
 
@@ -163,9 +166,11 @@ def handoffs_for_transitions(
     contacts_entering_mql: Iterable[int],
     accounts_entering_mqa: Iterable[int],
     model_version_id: int,
+    model: ScoringModel,
     now: datetime,
 ) -> list[Handoff]:
-    """Create the handoffs these transitions call for; returns them."""
+    """Create the handoffs these transitions call for, each with why now (its context, under
+    `model`); returns them."""
     contact_ids, account_ids = (
         sorted(set(contacts_entering_mql)),
         sorted(set(accounts_entering_mqa)),
@@ -176,7 +181,7 @@ def handoffs_for_transitions(
     router = _Router(config, model_version_id, now)
     latest = _latest("contact_id", contact_ids)
     for contact in (
-        Contact.objects.filter(id__in=contact_ids).select_related("account").order_by("id")
+        Contact.objects.filter(id__in=contact_ids).select_related("account", "score").order_by("id")
     ):
         if contact.account is not None and contact.account.is_target:
             continue  # target accounts are worked as accounts (ABM), not as leads
@@ -191,9 +196,11 @@ def handoffs_for_transitions(
             kind=Handoff.Kind.LEAD,
             contact=contact,
             due_at=now + timedelta(hours=config.lead_sla_hours),
+            context=lead_context(contact=contact, model=model, now=now),
         )
     latest = _latest("account_id", account_ids)
-    for account in Account.objects.filter(id__in=account_ids, is_target=True).order_by("id"):
+    targets = Account.objects.filter(id__in=account_ids, is_target=True).select_related("score")
+    for account in targets.order_by("id"):
         if not _may_hand_off(latest.get(account.id), config, now):
             continue
         decision = route_account(config, account.owner, router.last_by_queue, router.open_counts)
@@ -202,6 +209,7 @@ def handoffs_for_transitions(
             kind=Handoff.Kind.ACCOUNT,
             account=account,
             due_at=now + timedelta(hours=config.account_sla_hours),
+            context=account_context(account=account, model=model, now=now),
         )
     webhook_events_emit(
         event_type="handoff.created", payloads=[handoff_as_event(h) for h in router.created]
