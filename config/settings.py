@@ -199,6 +199,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "mqa.api.schema.document_problems",
+        "mqa.api.webhook_docs.document_webhooks",
     ],
 }
 # Request limits (SPEC §7): `N/s`, `N/min`, `N/hour`, or `none`. Generous by default —

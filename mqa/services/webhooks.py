@@ -43,6 +43,8 @@ from mqa.models import WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"
+# The payloads' shape (documented in the OpenAPI components, `mqa.api.webhook_docs`).
+PAYLOAD_VERSION = 1
 
 
 class WebhookTargetRefused(ValueError):
@@ -148,7 +150,12 @@ def webhook_events_emit(*, event_type: str, payloads: list[dict[str, Any]]) -> i
             subscription=subscription,
             event_type=event_type,
             webhook_id=f"msg_{uuid.uuid4().hex}",
-            payload={"type": event_type, "timestamp": now.isoformat(), "data": data},
+            payload={
+                "type": event_type,
+                "version": PAYLOAD_VERSION,
+                "timestamp": now.isoformat(),
+                "data": data,
+            },
             next_attempt_at=now,
         )
         for subscription in subscribers
