@@ -266,6 +266,17 @@ MQA_WEBHOOK_MAX_ATTEMPTS = env_int("MQA_WEBHOOK_MAX_ATTEMPTS", 10)
 MQA_WEBHOOK_BACKOFF_SECONDS = env_float("MQA_WEBHOOK_BACKOFF_SECONDS", 30.0)
 MQA_WEBHOOK_TIMEOUT_SECONDS = env_int("MQA_WEBHOOK_TIMEOUT_SECONDS", 10)
 MQA_SLA_CHECK_SECONDS = env_int("MQA_SLA_CHECK_SECONDS", 30)
+# An open handoff this close to its due time is announced as `handoff.sla_due_soon`, once.
+MQA_SLA_WARN_MINUTES = env_int("MQA_SLA_WARN_MINUTES", 60)
+# Alerts by email go through Django's SMTP backend (MQA_EMAIL_BACKEND to change it).
+EMAIL_BACKEND = env_str("MQA_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mqa@localhost")
 
 # Readiness (`/readyz`): a worker ran the heartbeat task this recently; pending work this old.
 MQA_HEARTBEAT_SECONDS = env_int("MQA_HEARTBEAT_SECONDS", 15)

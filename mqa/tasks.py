@@ -52,9 +52,10 @@ def webhooks_deliver() -> int:
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def handoffs_mark_breached() -> int:
-    from mqa.services.handoffs import handoffs_mark_breached as mark
+    """The SLA watch: handoffs due soon are announced, those past due flagged."""
+    from mqa.services.handoffs import handoff_slas_watch
 
-    return mark()
+    return handoff_slas_watch()
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)

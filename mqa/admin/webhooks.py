@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,14 +22,36 @@ from mqa.services.webhooks import (
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
-    url = forms.URLField(max_length=2000, assume_scheme="https")
+    channel = forms.ChoiceField(
+        choices=WebhookSubscription.Channel.choices,
+        required=False,
+        initial=WebhookSubscription.Channel.WEBHOOK,
+    )
+    url = forms.URLField(
+        max_length=2000,
+        assume_scheme="https",
+        required=False,
+        help_text="the endpoint (webhook) or the incoming-webhook URL (Slack)",
+    )
     event_types = forms.MultipleChoiceField(
         choices=WebhookSubscription.Event.choices, widget=forms.CheckboxSelectMultiple
     )
 
     class Meta:
         model = WebhookSubscription
-        fields = ["url", "secret", "event_types", "active"]
+        fields = ["channel", "url", "email", "secret", "event_types", "assignee", "queue", "active"]
+
+    def clean_channel(self) -> str:
+        return str(self.cleaned_data.get("channel") or WebhookSubscription.Channel.WEBHOOK)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        email_channel = cleaned.get("channel") == WebhookSubscription.Channel.EMAIL
+        if email_channel and not cleaned.get("email"):
+            self.add_error("email", "An email channel needs the address to send to.")
+        if not email_channel and not cleaned.get("url") and "url" not in self.errors:
+            self.add_error("url", "This channel needs the URL to post to.")
+        return cleaned
 
     def clean_secret(self) -> str:
         secret: str = self.cleaned_data["secret"].strip()
@@ -44,6 +67,8 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]
+        if not url:
+            return url
         try:
             webhook_target_check(url)
         except WebhookTargetRefused as error:
@@ -54,7 +79,15 @@ class WebhookSubscriptionForm(forms.ModelForm):
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
     form = WebhookSubscriptionForm
-    list_display = ("url", "event_types", "active", "created_at")
+    list_display = (
+        "__str__",
+        "channel",
+        "event_types",
+        "assignee",
+        "queue",
+        "active",
+        "dead_since",
+    )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
         return {"secret": webhook_secret_new()}

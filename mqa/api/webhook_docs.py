@@ -135,6 +135,31 @@ EVENTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "handoff.created": (_HANDOFF_DATA, _HANDOFF_EXAMPLE),
     "handoff.updated": (_HANDOFF_DATA, {**_HANDOFF_EXAMPLE, "status": "accepted"}),
     "handoff.sla_breached": (_HANDOFF_DATA, _HANDOFF_EXAMPLE),
+    "handoff.sla_due_soon": (_HANDOFF_DATA, _HANDOFF_EXAMPLE),
+    "webhook.dead": (
+        {
+            "type": "object",
+            "required": ["subscription_id", "channel", "target", "event_type", "dead_since"],
+            "properties": {
+                "subscription_id": {"type": "integer"},
+                "channel": {"type": "string", "enum": ["webhook", "slack", "email"]},
+                "target": {"type": "string", "description": "its URL or email address"},
+                "event_type": {"type": "string", "description": "of the delivery that died"},
+                "last_status_code": {"type": "integer", "nullable": True},
+                "last_error": {"type": "string"},
+                "dead_since": _TIME,
+            },
+        },
+        {
+            "subscription_id": 5,
+            "channel": "webhook",
+            "target": "https://crm.example/hooks",
+            "event_type": "handoff.created",
+            "last_status_code": 502,
+            "last_error": "Bad Gateway",
+            "dead_since": "2026-12-01T10:00:00+00:00",
+        },
+    ),
 }
 
 

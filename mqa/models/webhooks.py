@@ -1,4 +1,10 @@
-"""Outbound webhooks: subscriptions and a durable outbox of deliveries (SPEC §6)."""
+"""Outbound webhooks and alerts: subscriptions and a durable outbox of deliveries (SPEC §6).
+
+A subscription is a channel: a Standard Webhooks endpoint, a Slack-compatible incoming
+webhook (a message for people) or an email address. Alerts are the same deliveries: one
+outbox, retries, signatures where they apply, the same rules for target addresses. A
+subscription may narrow handoff events to one assignee or one queue.
+"""
 
 from django.db import models
 
@@ -10,15 +16,31 @@ class WebhookSubscription(models.Model):
         HANDOFF_CREATED = "handoff.created"
         HANDOFF_UPDATED = "handoff.updated"
         HANDOFF_SLA_BREACHED = "handoff.sla_breached"
+        HANDOFF_SLA_DUE_SOON = "handoff.sla_due_soon"
+        WEBHOOK_DEAD = "webhook.dead"
 
-    url = models.URLField(max_length=2000)
+    class Channel(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook (Standard Webhooks JSON)"
+        SLACK = "slack", "Slack-compatible incoming webhook"
+        EMAIL = "email", "Email"
+
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEBHOOK)
+    url = models.URLField(max_length=2000, blank=True, default="")
+    email = models.EmailField(blank=True, default="", help_text="the address of an email channel")
+    assignee = models.CharField(
+        max_length=255, blank=True, default="", help_text="only handoffs assigned to them"
+    )
+    queue = models.CharField(max_length=100, blank=True, default="", help_text="only this queue")
+    dead_since = models.DateTimeField(
+        null=True, blank=True, help_text="a delivery died: alerted once, until one succeeds"
+    )
     secret = models.CharField(max_length=200, help_text="whsec_… (Standard Webhooks)")
     event_types = models.JSONField(default=list)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return self.url
+        return self.email if self.channel == self.Channel.EMAIL else self.url
 
 
 class WebhookDelivery(models.Model):

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -97,6 +98,39 @@ def handoff_outcome_record(
         Q(status=Handoff.Status.ACCEPTED) & (Q(outcome__isnull=True) | Q(outcome__in=earlier)),
         {"outcome": outcome, "outcome_at": now or timezone.now()},
     )
+
+
+def handoff_slas_watch(*, now: datetime | None = None) -> int:
+    """The SLA watch (every `MQA_SLA_CHECK_SECONDS`): warn about handoffs due soon, then flag
+    those past due; returns how many were flagged."""
+    now = now or timezone.now()
+    handoffs_warn_due_soon(now=now)
+    return handoffs_mark_breached(now=now)
+
+
+def handoffs_warn_due_soon(*, now: datetime | None = None) -> int:
+    """Announce open handoffs due within `MQA_SLA_WARN_MINUTES`, each once
+    (`handoff.sla_due_soon`: alerts to the assignee or the queue)."""
+    now = now or timezone.now()
+    soon = now + timedelta(minutes=settings.MQA_SLA_WARN_MINUTES)
+    with transaction.atomic():
+        due = list(
+            Handoff.objects.select_for_update(skip_locked=True)
+            .filter(
+                status=Handoff.Status.OPEN,
+                due_at__gte=now,
+                due_at__lte=soon,
+                sla_warned_at__isnull=True,
+            )
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        Handoff.objects.filter(id__in=due, sla_warned_at__isnull=True).update(sla_warned_at=now)
+        warned = list(Handoff.objects.filter(id__in=due).select_related("contact", "account"))
+        webhook_events_emit(
+            event_type="handoff.sla_due_soon", payloads=[handoff_as_event(h) for h in warned]
+        )
+    return len(warned)
 
 
 def handoffs_mark_breached(*, now: datetime | None = None) -> int:

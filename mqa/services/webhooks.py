@@ -1,4 +1,7 @@
-"""Outbound webhooks (SPEC §6): a durable outbox, Standard Webhooks signatures, retries.
+"""Outbound webhooks and alerts (SPEC §6): a durable outbox, Standard Webhooks signatures,
+retries. A Slack channel gets the payload told as a message (`mqa.alerts`), signed the same;
+an email channel gets it as a mail through Django's mail backend. The first delivery of a
+subscription to die alerts the other subscribers of `webhook.dead`, once until it recovers.
 
 `webhook_events_emit` writes one delivery row per subscriber inside the caller's
 transaction, so a change and the news of it commit together; a task sends them after
@@ -24,6 +27,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import smtplib
 import socket
 import uuid
 from collections.abc import Iterable
@@ -33,12 +37,14 @@ from urllib.parse import SplitResult, urlsplit
 
 import requests
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from mqa import dispatch
+from mqa.alerts import alert_subject, alert_text, slack_message
 from mqa.models import WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -135,13 +141,26 @@ def _post(
     )
 
 
-def webhook_events_emit(*, event_type: str, payloads: list[dict[str, Any]]) -> int:
-    """Queue `payloads` for every active subscriber of `event_type`, in this transaction."""
+def _wants(subscription: WebhookSubscription, data: dict[str, Any]) -> bool:
+    """A subscription narrowed to an assignee or a queue gets only the handoffs that match."""
+    if "handoff_id" not in data:
+        return True
+    return (not subscription.assignee or data.get("assignee") == subscription.assignee) and (
+        not subscription.queue or data.get("queue") == subscription.queue
+    )
+
+
+def webhook_events_emit(
+    *, event_type: str, payloads: list[dict[str, Any]], exclude: int | None = None
+) -> int:
+    """Queue `payloads` for every active subscriber of `event_type` that wants them (not the
+    subscription `exclude`), in this transaction."""
     if not payloads:
         return 0
-    subscribers = [
-        s for s in WebhookSubscription.objects.filter(active=True) if event_type in s.event_types
-    ]
+    active = WebhookSubscription.objects.filter(active=True)
+    if exclude is not None:
+        active = active.exclude(pk=exclude)
+    subscribers = [s for s in active if event_type in s.event_types]
     if not subscribers:
         return 0
     now = timezone.now()
@@ -160,6 +179,7 @@ def webhook_events_emit(*, event_type: str, payloads: list[dict[str, Any]]) -> i
         )
         for subscription in subscribers
         for data in payloads
+        if _wants(subscription, data)
     ]
     WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
     transaction.on_commit(wake_webhook_sender)
@@ -195,8 +215,17 @@ def _claim(now: datetime, limit: int) -> list[int]:
 
 
 def _send(delivery: WebhookDelivery, session: requests.Session) -> tuple[int | None, str]:
+    """One attempt: (the HTTP status, or 250 for mail the SMTP server took; the error)."""
     subscription = delivery.subscription
-    body = json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":"))
+    Channel = WebhookSubscription.Channel
+    if subscription.channel == Channel.EMAIL:
+        return _mail(delivery)
+    document = (
+        slack_message(delivery.payload)
+        if subscription.channel == Channel.SLACK
+        else delivery.payload
+    )
+    body = json.dumps(document, cls=DjangoJSONEncoder, separators=(",", ":"))
     timestamp = int(timezone.now().timestamp())
     headers = {
         "content-type": "application/json",
@@ -219,6 +248,47 @@ def _send(delivery: WebhookDelivery, session: requests.Session) -> tuple[int | N
     return response.status_code, "" if response.ok else response.text[:2000]
 
 
+def _mail(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    message = EmailMessage(
+        subject=alert_subject(delivery.payload)[:200],
+        body=alert_text(delivery.payload),
+        to=[delivery.subscription.email],
+        headers={"Message-ID": f"<{delivery.webhook_id}@mqa>"},  # the same on a retry
+    )
+    try:
+        message.send()
+    except (OSError, smtplib.SMTPException) as error:
+        return None, str(error)[:2000]
+    return 250, ""
+
+
+def _subscription_died(
+    delivery: WebhookDelivery, now: datetime, code: int | None, error: str
+) -> None:
+    """The first delivery to die marks its subscription dead and alerts the others, once: no
+    more until a delivery to it succeeds again."""
+    subscription = delivery.subscription
+    if not WebhookSubscription.objects.filter(pk=subscription.pk, dead_since__isnull=True).update(
+        dead_since=now
+    ):
+        return
+    webhook_events_emit(
+        event_type="webhook.dead",
+        payloads=[
+            {
+                "subscription_id": subscription.pk,
+                "channel": subscription.channel,
+                "target": str(subscription),
+                "event_type": delivery.event_type,
+                "last_status_code": code,
+                "last_error": error[:500],
+                "dead_since": now.isoformat(),
+            }
+        ],
+        exclude=subscription.pk,
+    )
+
+
 def webhooks_deliver(*, limit: int = 200) -> int:
     """Send what is due; returns how many were delivered."""
     delivered = 0
@@ -226,9 +296,8 @@ def webhooks_deliver(*, limit: int = 200) -> int:
         for prefix in ("http://", "https://"):
             session.mount(prefix, _PinnedAdapter())
         while ids := _claim(timezone.now(), limit):
-            for delivery in WebhookDelivery.objects.filter(id__in=ids).select_related(
-                "subscription"
-            ):
+            claimed = WebhookDelivery.objects.filter(id__in=ids).select_related("subscription")
+            for delivery in claimed.order_by("next_attempt_at", "id"):  # in the order emitted
                 code, error = _send(delivery, session)
                 now = timezone.now()
                 attempts = delivery.attempts + 1
@@ -238,14 +307,24 @@ def webhooks_deliver(*, limit: int = 200) -> int:
                     "last_status_code": code,
                     "last_error": error,
                 }
-                if code is not None and 200 <= code < 300:
+                ok = code is not None and 200 <= code < 300
+                if ok:
                     update |= {"status": "delivered", "delivered_at": now}
                     delivered += 1
                 elif attempts >= settings.MQA_WEBHOOK_MAX_ATTEMPTS:
                     update |= {"status": "dead"}
                 else:
                     update |= {"next_attempt_at": now + _backoff(attempts)}
-                WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(**update)
+                if not WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(
+                    **update
+                ):
+                    continue
+                if ok and delivery.subscription.dead_since is not None:
+                    WebhookSubscription.objects.filter(pk=delivery.subscription_id).update(
+                        dead_since=None
+                    )
+                elif update.get("status") == "dead":
+                    _subscription_died(delivery, now, code, error)
     return delivered
 
 
