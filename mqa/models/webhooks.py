@@ -24,13 +24,24 @@ class WebhookSubscription(models.Model):
         SLACK = "slack", "Slack-compatible incoming webhook"
         EMAIL = "email", "Email"
 
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEBHOOK)
-    url = models.URLField(max_length=2000, blank=True, default="")
-    email = models.EmailField(blank=True, default="", help_text="the address of an email channel")
-    assignee = models.CharField(
-        max_length=255, blank=True, default="", help_text="only handoffs assigned to them"
+    # Database defaults too: rows written before channels existed, or by plain SQL, are webhooks.
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, default=Channel.WEBHOOK, db_default=Channel.WEBHOOK
     )
-    queue = models.CharField(max_length=100, blank=True, default="", help_text="only this queue")
+    url = models.URLField(max_length=2000, blank=True, default="")
+    email = models.EmailField(
+        blank=True, default="", db_default="", help_text="the address of an email channel"
+    )
+    assignee = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="only handoffs assigned to them",
+    )
+    queue = models.CharField(
+        max_length=100, blank=True, default="", db_default="", help_text="only this queue"
+    )
     dead_since = models.DateTimeField(
         null=True, blank=True, help_text="a delivery died: alerted once, until one succeeds"
     )
