@@ -122,7 +122,7 @@ def scores_against_the_engine(*, contact_ids: list[int], account_ids: list[int])
     for computed_at, ids in _by_computed_at(scored).items():
         for start in range(0, len(ids), 2000):
             for contact, result in contacts_results(
-                active.model.contact, ids[start : start + 2000], computed_at
+                active.model, ids[start : start + 2000], computed_at
             ):
                 stored = contact.score
                 if (
@@ -146,7 +146,7 @@ def scores_against_the_engine(*, contact_ids: list[int], account_ids: list[int])
                     score.engagement if score else 0.0,
                 )
             )
-        for account, rollup in accounts_results(active.model.account, ids, members, computed_at):
+        for account, rollup in accounts_results(active.model, ids, members, computed_at):
             kept = account.score
             if (
                 rollup.fit != kept.fit

@@ -78,6 +78,8 @@ class ContactScore(ScoreStamp):
     total = models.FloatField(default=0)
     disqualified_reasons = models.JSONField(default=list)
     breakdown = models.JSONField(default=dict)
+    # The segment of the model that computed it (SPEC §3), null for none.
+    segment = models.CharField(max_length=255, null=True, blank=True, default=None)
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.status}"
@@ -99,6 +101,7 @@ class AccountScore(ScoreStamp):
     missing = models.JSONField(default=list)
     disqualified_reasons = models.JSONField(default=list)
     breakdown = models.JSONField(default=dict)
+    segment = models.CharField(max_length=255, null=True, blank=True, default=None, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.status}"

@@ -108,7 +108,7 @@ def calibration_backtest(
         | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
     )
     t = model.contact.thresholds
-    for contact, result in contacts_scored(model.contact, existing, cutoff, before=cutoff):
+    for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
         if contact.account_id:
             committees[contact.account_id].append(committee_member(contact, result))
         converted = _label(converted_contacts.get(contact.id), cutoff, end)
@@ -136,7 +136,7 @@ def calibration_backtest(
         | Q(pk__in=AccountSignal.objects.filter(occurred_at__lt=cutoff).values("account_id"))
     )
     for account, rollup in accounts_scored(
-        model.account, existing_accounts, committees, cutoff, before=cutoff
+        model, existing_accounts, committees, cutoff, before=cutoff
     ):
         converted = _label(converted_accounts.get(account.id), cutoff, end)
         if converted is None:

@@ -11,6 +11,7 @@ from django.db.models.functions import TruncWeek
 from accounts.models import Account
 from contacts.models import Contact, EngagementEvent
 from mqa.models import AccountStatusChange, Handoff
+from mqa.scoring.segments import account_model, segment_named
 from mqa.selectors import scoring_model_active
 
 STATUS_RANK = Case(
@@ -72,7 +73,9 @@ def review_account_get(*, domain: str, now: datetime, weeks: int = 16) -> dict[s
         return None
     score = getattr(account, "score", None)
     active = scoring_model_active()
-    required = list(active.model.account.thresholds.required_roles) if active else []
+    segment = segment_named(active.model, score.segment if score else None) if active else None
+    model = account_model(active.model, segment) if active else None
+    required = list(model.thresholds.required_roles) if model else []
     covered = set(score.roles_covered if score else [])
     contacts = list(
         Contact.objects.filter(account=account)

@@ -9,7 +9,9 @@ from mqa.scoring.engine import (
     contributing_activities,
     lookback_days,
     score_account,
+    score_account_in_segment,
     score_contact,
+    score_contact_in_segment,
 )
 from mqa.scoring.reader import DocumentError
 from mqa.scoring.types import (
@@ -20,6 +22,7 @@ from mqa.scoring.types import (
     ContactModel,
     ContactResult,
     ScoringModel,
+    Segment,
 )
 
 __all__ = [
@@ -31,10 +34,13 @@ __all__ = [
     "ContactResult",
     "DocumentError",
     "ScoringModel",
+    "Segment",
     "contributing_activities",
     "dump_document",
     "lookback_days",
     "parse_document",
     "score_account",
+    "score_account_in_segment",
     "score_contact",
+    "score_contact_in_segment",
 ]

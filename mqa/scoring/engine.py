@@ -13,6 +13,7 @@ from typing import Any
 
 from mqa.scoring.attributes import read_contact, read_record
 from mqa.scoring.operators import MISSING, evaluate
+from mqa.scoring.segments import account_model, contact_model, segment_of
 from mqa.scoring.types import (
     AccountModel,
     AccountResult,
@@ -24,6 +25,7 @@ from mqa.scoring.types import (
     ContactResult,
     Disqualifier,
     FitRule,
+    ScoringModel,
     round_score,
 )
 
@@ -127,8 +129,14 @@ def activity_points(
 
 
 def score_contact(
-    model: ContactModel, contact: Mapping[str, Any], events: Iterable[Activity], now: datetime
+    model: ContactModel,
+    contact: Mapping[str, Any],
+    events: Iterable[Activity],
+    now: datetime,
+    *,
+    segment: str | None = None,
 ) -> ContactResult:
+    """A contact scored with one contact model; `segment` names the segment it came from."""
     fit, fit_explained = fit_points(model.fit_rules, model.fit_cap, contact, read_contact)
     raw, engagement_explained = activity_points(model.engagement_rules, events, now)
     engagement = round_score(_clamp(raw, 0, model.engagement_cap))
@@ -143,11 +151,12 @@ def score_contact(
     else:
         status = "none"
     breakdown = {
+        "segment": segment,
         "fit": fit_explained,
         "engagement": engagement_explained,
         "disqualifiers": list(reasons),
     }
-    return ContactResult(fit, engagement, status, reasons, breakdown)
+    return ContactResult(fit, engagement, status, reasons, breakdown, segment)
 
 
 def _missing_criteria(
@@ -190,7 +199,10 @@ def score_account(
     contacts: Iterable[CommitteeMember],
     signals: Iterable[Activity],
     now: datetime,
+    *,
+    segment: str | None = None,
 ) -> AccountResult:
+    """An account scored with one account model; `segment` names the segment it came from."""
     fit, fit_explained = fit_points(model.fit_rules, model.fit_cap, account, read_record)
     raw_signals, signals_explained = activity_points(model.signal_rules, signals, now)
     signal_score = round_score(max(0.0, raw_signals))
@@ -227,6 +239,7 @@ def score_account(
     else:
         status = "none"
     breakdown = {
+        "segment": segment,
         "fit": fit_explained,
         "signals": signals_explained,
         "contacts": contributions,
@@ -244,6 +257,40 @@ def score_account(
         missing=missing,
         disqualified_reasons=reasons,
         breakdown=breakdown,
+        segment=segment,
+    )
+
+
+def score_contact_in_segment(
+    model: ScoringModel, contact: Mapping[str, Any], events: Iterable[Activity], now: datetime
+) -> ContactResult:
+    """A contact scored with the effective model of its linked account's segment (§3)."""
+    segment = segment_of(model, contact.get("account"))
+    return score_contact(
+        contact_model(model, segment),
+        contact,
+        events,
+        now,
+        segment=segment.name if segment else None,
+    )
+
+
+def score_account_in_segment(
+    model: ScoringModel,
+    account: Mapping[str, Any],
+    contacts: Iterable[CommitteeMember],
+    signals: Iterable[Activity],
+    now: datetime,
+) -> AccountResult:
+    """An account scored with the effective model of its segment (§3)."""
+    segment = segment_of(model, account)
+    return score_account(
+        account_model(model, segment),
+        account,
+        contacts,
+        signals,
+        now,
+        segment=segment.name if segment else None,
     )
 
 

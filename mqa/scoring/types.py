@@ -88,10 +88,28 @@ class AccountModel:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """An account segment (SPEC §3 *Segments*) with its *effective* models: each key the
+    segment gives replaces the top-level key whole, `thresholds` merge key by key.
+
+    `contact_overrides` / `account_overrides` name what the segment gives, in document order
+    of the keys (`fit`, `thresholds.total`, …): everything else is inherited.
+    """
+
+    name: str
+    when: tuple[Condition, ...]
+    contact: ContactModel
+    account: AccountModel
+    contact_overrides: tuple[str, ...] = ()
+    account_overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScoringModel:
     name: str
     contact: ContactModel
     account: AccountModel = AccountModel()
+    segments: tuple[Segment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,7 @@ class ContactResult:
     status: str
     disqualified_reasons: tuple[str, ...]
     breakdown: dict[str, Any]
+    segment: str | None = None
 
     @property
     def total(self) -> float:
@@ -138,6 +157,7 @@ class AccountResult:
     missing: tuple[dict[str, Any], ...]
     disqualified_reasons: tuple[str, ...]
     breakdown: dict[str, Any]
+    segment: str | None = None
 
 
 def round_score(value: float) -> float:

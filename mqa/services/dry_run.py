@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from accounts.models import Account
 from contacts.models import Contact
 from mqa.scoring import CommitteeMember
-from mqa.scoring.types import AccountModel, AccountResult, ContactModel, ContactResult
+from mqa.scoring.types import AccountResult, ContactResult, ScoringModel
 from mqa.services.facts import accounts_results, contacts_results
 
 
@@ -31,7 +31,7 @@ def pk_chunks(queryset: QuerySet, size: int) -> Iterator[list[int]]:
 
 
 def contacts_scored(
-    model: ContactModel,
+    model: ScoringModel,
     contacts: QuerySet[Contact],
     now: datetime,
     *,
@@ -47,7 +47,7 @@ def committee_member(contact: Contact, result: ContactResult) -> CommitteeMember
 
 
 def accounts_scored(
-    model: AccountModel,
+    model: ScoringModel,
     accounts: QuerySet[Account],
     committees: Mapping[int, Sequence[CommitteeMember]],
     now: datetime,

@@ -13,10 +13,17 @@ from django.db.models import Model
 
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
-from mqa.scoring import Activity, CommitteeMember, lookback_days, score_account, score_contact
+from mqa.scoring import (
+    Activity,
+    CommitteeMember,
+    lookback_days,
+    score_account_in_segment,
+    score_contact_in_segment,
+)
 from mqa.scoring.attributes import ACCOUNT_FIELDS, CONTACT_FIELDS
 from mqa.scoring.engine import FUTURE_TOLERANCE_SECONDS
-from mqa.scoring.types import AccountModel, AccountResult, ActivityRule, ContactModel, ContactResult
+from mqa.scoring.segments import engagement_rules, signal_rules
+from mqa.scoring.types import AccountResult, ActivityRule, ContactResult, ScoringModel
 
 # The stored fields rules can name (SPEC §3), plus the `custom` object.
 ACCOUNT_FACTS = (*sorted(ACCOUNT_FIELDS), "custom")
@@ -66,32 +73,35 @@ def activities_by_owner(
 
 
 def contacts_results(
-    model: ContactModel, ids: Sequence[int], now: datetime, *, before: datetime | None = None
+    model: ScoringModel, ids: Sequence[int], now: datetime, *, before: datetime | None = None
 ) -> Iterator[tuple[Contact, ContactResult]]:
-    """Each of these contacts (its account and stored score loaded) and its result at `now`."""
+    """Each of these contacts (its account and stored score loaded) and its result at `now`,
+    scored with its account's segment's model."""
     events = activities_by_owner(
-        EngagementEvent, "contact_id", ids, model.engagement_rules, now, before=before
+        EngagementEvent, "contact_id", ids, engagement_rules(model), now, before=before
     )
     for contact in Contact.objects.filter(id__in=ids).select_related("account", "score"):
-        yield contact, score_contact(model, contact_facts(contact), events.get(contact.id, ()), now)
+        facts, mine = contact_facts(contact), events.get(contact.id, ())
+        yield contact, score_contact_in_segment(model, facts, mine, now)
 
 
 def accounts_results(
-    model: AccountModel,
+    model: ScoringModel,
     ids: Sequence[int],
     committees: Mapping[int, Sequence[CommitteeMember]],
     now: datetime,
     *,
     before: datetime | None = None,
 ) -> Iterator[tuple[Account, AccountResult]]:
-    """Each of these accounts (its stored score loaded) and its rollup of `committees`."""
+    """Each of these accounts (its stored score loaded) and its rollup of `committees`,
+    scored with its segment's model."""
     signals = activities_by_owner(
-        AccountSignal, "account_id", ids, model.signal_rules, now, before=before
+        AccountSignal, "account_id", ids, signal_rules(model), now, before=before
     )
     for account in Account.objects.filter(id__in=ids).select_related("score"):
         yield (
             account,
-            score_account(
+            score_account_in_segment(
                 model,
                 account_facts(account),
                 committees.get(account.id, ()),

@@ -25,8 +25,9 @@ from typing import Any
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.scoring import Activity, contributing_activities
+from mqa.scoring.segments import account_model, contact_model, segment_of
 from mqa.scoring.types import ActivityRule, ScoringModel
-from mqa.services.facts import activities_by_owner
+from mqa.services.facts import account_facts, activities_by_owner
 
 VERSION = 1
 # The properties of an event that a CRM keeps (Segment's and HubSpot's usual names).
@@ -81,7 +82,8 @@ def _last_activity(contact_ids: list[int]) -> dict[str, Any] | None:
 
 def lead_context(*, contact: Contact, model: ScoringModel, now: datetime) -> dict[str, Any]:
     score = contact.score
-    rules = model.contact.engagement_rules
+    segment = segment_of(model, account_facts(contact.account) if contact.account else None)
+    rules = contact_model(model, segment).engagement_rules
     activities = activities_by_owner(EngagementEvent, "contact_id", [contact.id], rules, now)
     counted = contributing_activities(rules, activities.get(contact.id, ()), now)
     events = sorted(
@@ -107,7 +109,8 @@ def account_context(*, account: Account, model: ScoringModel, now: datetime) -> 
         c.id: c.email
         for c in Contact.objects.filter(account_id=account.id).only("id", "email").order_by("id")
     }
-    rules = model.contact.engagement_rules
+    segment = segment_of(model, account_facts(account))
+    rules = contact_model(model, segment).engagement_rules
     by_contact = activities_by_owner(EngagementEvent, "contact_id", members, rules, now)
     events = [
         _event(rule, a, email=members[contact_id])
@@ -115,7 +118,7 @@ def account_context(*, account: Account, model: ScoringModel, now: datetime) -> 
         for rule, a in contributing_activities(rules, activities, now)
     ]
     events.sort(key=lambda e: e["occurred_at"], reverse=True)
-    signal_rules = model.account.signal_rules
+    signal_rules = account_model(model, segment).signal_rules
     by_account = activities_by_owner(AccountSignal, "account_id", [account.id], signal_rules, now)
     signals = [
         _event(rule, a)

@@ -50,12 +50,12 @@ def scoring_model_preview(
     now = now or timezone.now()
     contacts, accounts = _Tally(samples), _Tally(samples)
     committees: dict[int, list[CommitteeMember]] = defaultdict(list)
-    for contact, result in contacts_scored(model.contact, Contact.objects.all(), now):
+    for contact, result in contacts_scored(model, Contact.objects.all(), now):
         old = contact.score.status if hasattr(contact, "score") else "none"
         contacts.add(contact.email, old, result.status)
         if contact.account_id:
             committees[contact.account_id].append(committee_member(contact, result))
-    for account, rollup in accounts_scored(model.account, Account.objects.all(), committees, now):
+    for account, rollup in accounts_scored(model, Account.objects.all(), committees, now):
         old = account.score.status if hasattr(account, "score") else "none"
         accounts.add(account.domain, old, rollup.status)
     return {

@@ -31,6 +31,7 @@ from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa import dispatch
 from mqa.models import Cause, Checkpoint, RecordKind, RescoreChunk, RescoreRun
+from mqa.scoring.segments import engagement_rules, signal_rules
 from mqa.scoring.types import ActivityRule
 from mqa.selectors import ActiveModel, scoring_model_active
 from mqa.services.announce import transitions_announce
@@ -250,10 +251,10 @@ def scores_refresh_for_time(*, now: datetime | None = None) -> tuple[int, int]:
         )
         since = min(checkpoint.at, now)
         contact_ids = EngagementEvent.objects.filter(
-            _time_sensitive(active.model.contact.engagement_rules, since, now)
+            _time_sensitive(engagement_rules(active.model), since, now)
         ).values_list("contact_id", flat=True)
         account_ids = AccountSignal.objects.filter(
-            _time_sensitive(active.model.account.signal_rules, since, now)
+            _time_sensitive(signal_rules(active.model), since, now)
         ).values_list("account_id", flat=True)
         contacts = work_add(kind=RecordKind.CONTACT, ids=contact_ids.distinct(), cause=Cause.TIME)
         accounts = work_add(kind=RecordKind.ACCOUNT, ids=account_ids.distinct(), cause=Cause.TIME)

@@ -2,7 +2,8 @@
 
 Hypothesis generates a scoring model — fit rules over typed, custom and account attributes
 with every operator kind, engagement and signal rules with `where`, `max_count`, windows and
-half-lives, disqualifiers, role weights, thresholds — and a small world of accounts,
+half-lives, disqualifiers, role weights, thresholds, and segments with overlapping conditions,
+replaced rule lists and merged thresholds — and a small world of accounts,
 contacts, events and signals. Both stores score it from the same start as of the same
 instant, and everything they write is compared: score rows, history rows and the transitions
 they return. Scores agree within 0.01 and statuses (so history and transitions) agree unless
@@ -30,6 +31,7 @@ from mqa.models import (
 )
 from mqa.scoring import dump_document, parse_document
 from mqa.scoring.operators import OPERATORS
+from mqa.scoring.segments import account_model, contact_model, segment_named
 from mqa.selectors import ActiveModel
 from mqa.services.stores import Scope, Store, Transition, records
 from mqa.services.stores import sql as set_based
@@ -102,6 +104,47 @@ def model(draw: Any) -> dict[str, Any]:
     account_attrs = st.sampled_from(
         ["employee_count", "industry", "is_target", "custom.tier", "domain"]
     )
+
+    def segment(index: int) -> dict[str, Any]:
+        """Overlapping conditions; some keys replaced whole, some thresholds merged."""
+        contact: dict[str, Any] = {}
+        account: dict[str, Any] = {}
+        if draw(st.booleans()):
+            contact["fit"] = fit()
+        if draw(st.booleans()):
+            contact["engagement"] = {
+                "rules": draw(st.lists(activity_rule("event_type"), max_size=2))
+            }
+        if draw(st.booleans()):
+            contact["thresholds"] = draw(
+                st.dictionaries(
+                    st.sampled_from(["fit_floor", "engagement_floor", "total", "engaged"]),
+                    st.integers(1, 60),
+                    max_size=2,
+                )
+            )
+        if draw(st.booleans()):
+            account["signals"] = {"rules": draw(st.lists(activity_rule("signal_type"), max_size=1))}
+        if draw(st.booleans()):
+            account["role_weights"] = {"champion": draw(st.sampled_from([0, 3]))}
+        if draw(st.booleans()):
+            account["disqualifiers"] = [
+                dict(c, reason="segment_says_no")
+                for c in draw(st.lists(condition(names=account_attrs), max_size=1))
+            ]
+        if draw(st.booleans()):
+            account["thresholds"] = {
+                "required_roles": draw(st.lists(st.sampled_from(ROLES[1:]), max_size=2)),
+                "min_engaged_contacts": draw(st.integers(1, 2)),
+            }
+        return {
+            "name": f"Segment {index}",
+            "when": draw(st.lists(condition(names=account_attrs), min_size=1, max_size=2)),
+            "contact": contact,
+            "account": account,
+        }
+
+    segments = [segment(i) for i in range(draw(st.integers(0, 3)))]
     return {
         "format": "mqa.scoring-model/v1",
         "name": "generated",
@@ -149,6 +192,7 @@ def model(draw: Any) -> dict[str, Any]:
                 "min_mql_contacts": draw(st.integers(0, 2)),
             },
         },
+        "segments": segments,
     }
 
 
@@ -243,6 +287,54 @@ SEVERAL_FIT_RULES_WORLD: dict[str, Any] = {
     "signals": [],
 }
 
+# Drawn worlds rarely put a scored contact in a segment whose thresholds decide its status:
+# here the enterprise segment replaces rules, merges thresholds and weights its champions.
+SEGMENTED: dict[str, Any] = {
+    "format": "mqa.scoring-model/v1",
+    "name": "segmented",
+    "contact": {
+        "fit": {"rules": [{"attribute": "seniority", "op": "eq", "value": "vp", "points": 30}]},
+        "engagement": {"rules": [{"event_type": "visit", "points": 10}]},
+        "thresholds": {"total": 90, "engaged": 5},
+    },
+    "account": {
+        "signals": {"rules": [{"signal_type": "demo", "points": 7}]},
+        "thresholds": {"engagement": 100, "min_engaged_contacts": 2},
+    },
+    "segments": [
+        {
+            "name": "enterprise",
+            "when": [{"attribute": "employee_count", "op": "gte", "value": 1000}],
+            "contact": {
+                "engagement": {"rules": [{"event_type": "demo", "points": 25}]},
+                "thresholds": {"total": 40},
+            },
+            "account": {
+                "role_weights": {"champion": 3},
+                "thresholds": {"engagement": 20, "min_engaged_contacts": 1},
+            },
+        },
+        {
+            "name": "also big",
+            "when": [{"attribute": "employee_count", "op": "gte", "value": 500}],
+            "contact": {"thresholds": {"engaged": 50}},
+        },
+    ],
+}
+SEGMENTED_WORLD: dict[str, Any] = {
+    "accounts": [
+        {"employee_count": 5000, "industry": None, "is_target": True, "custom": {}},
+        {"employee_count": 10, "industry": None, "is_target": False, "custom": {}},
+    ],
+    "contacts": [
+        {"seniority": "vp", "country": None, "buying_role": "champion", "custom": {}, "account": 0},
+        {"seniority": "vp", "country": None, "buying_role": "champion", "custom": {}, "account": 1},
+        {"seniority": "vp", "country": None, "buying_role": None, "custom": {}, "account": 3},
+    ],
+    "events": [(0, "demo", -1.0, None), (1, "demo", -1.0, None), (2, "visit", -2.0, None)],
+    "signals": [(0, "demo", -1.0), (1, "demo", -1.0)],
+}
+
 
 def _store_world(data: dict[str, Any]) -> None:
     accounts = [
@@ -324,7 +416,7 @@ def _same_change(py: Any, sql_: Any, history: bool) -> None:
     if history:
         assert (py.changed_at, py.model_version_id) == (sql_.changed_at, sql_.model_version_id)
         assert py.explanation.keys() == sql_.explanation.keys()
-        for key in ("fit", "disqualifiers", "disqualified_reasons", "roles_covered"):
+        for key in ("segment", "fit", "disqualifiers", "disqualified_reasons", "roles_covered"):
             assert py.explanation.get(key) == sql_.explanation.get(key), key
         if "missing" in py.explanation:
             assert [m["criterion"] for m in py.explanation["missing"]] == [
@@ -350,6 +442,7 @@ def _near(value: float, thresholds: list[float]) -> bool:
 )
 @given(document=model(), data=world)
 @example(document=SEVERAL_FIT_RULES_MATCH, data=SEVERAL_FIT_RULES_WORLD)
+@example(document=SEGMENTED, data=SEGMENTED_WORLD)
 def test_sql_rescore_equals_the_pure_engine(document, data):
     parsed = parse_document(document)
     with transaction.atomic():
@@ -364,9 +457,10 @@ def test_sql_rescore_equals_the_pure_engine(document, data):
     py_contacts, py_accounts = py_written["contacts"], py_written["accounts"]
     sql_contacts, sql_accounts = sql_written["contacts"], sql_written["accounts"]
 
-    t = parsed.contact.thresholds
     for key, py in py_contacts.items():
         sql = sql_contacts[key]
+        assert sql.segment == py.segment, document
+        t = contact_model(parsed, segment_named(parsed, py.segment)).thresholds
         assert (sql.fit, sql.disqualified_reasons) == (py.fit, py.disqualified_reasons), document
         assert sql.breakdown["fit"] == py.breakdown["fit"], document
         assert _close(sql.engagement, py.engagement), (
@@ -386,9 +480,10 @@ def test_sql_rescore_equals_the_pure_engine(document, data):
         assert [r["label"] for r in sql.breakdown["engagement"]] == [
             r["label"] for r in py.breakdown["engagement"]
         ]
-    a = parsed.account.thresholds
     for key, py in py_accounts.items():
         sql = sql_accounts[key]
+        assert sql.segment == py.segment, document
+        a = account_model(parsed, segment_named(parsed, py.segment)).thresholds
         assert (
             sql.fit,
             sql.engaged_contacts,

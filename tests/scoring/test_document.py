@@ -362,6 +362,7 @@ def test_the_dump_spells_out_every_default():
                 "min_mql_contacts": 0,
             },
         },
+        "segments": [],
     }
 
 

@@ -142,7 +142,7 @@ def contacts_write(
     outcomes: dict[int, _Outcome] = {}
     with transaction.atomic():
         locked = _lock_scores(ContactScore, "contact_id", ids, now)
-        for contact, result in contacts_results(active.model.contact, ids, now):
+        for contact, result in contacts_results(active.model, ids, now):
             outcomes[contact.id] = _outcome(ContactScore, result)
         return _store(
             kind=RecordKind.CONTACT,
@@ -172,7 +172,7 @@ def accounts_write(
             "contact__account_id", "contact__email", "contact__buying_role", "status", "engagement"
         ):
             committees[account_id].append(CommitteeMember(email, role, status, engagement))
-        for account, result in accounts_results(active.model.account, ids, committees, now):
+        for account, result in accounts_results(active.model, ids, committees, now):
             outcomes[account.id] = _outcome(AccountScore, result)
         return _store(
             kind=RecordKind.ACCOUNT,

@@ -33,6 +33,8 @@ from mqa.services.stores import Scope, Store, Transition, Write
 
 def _default(field: models.Field) -> str:
     value = field.get_default()
+    if value is None:
+        return "NULL"
     return f"'{json.dumps(value)}'::jsonb" if isinstance(field, models.JSONField) else str(value)
 
 
@@ -151,11 +153,11 @@ def _writer(kind: RecordKind, compile_sql: Callable[[ActiveModel, datetime, bool
 
 contacts_write = _writer(
     RecordKind.CONTACT,
-    lambda active, now, by_ids: contact_scores_sql(active.model.contact, now, by_ids),
+    lambda active, now, by_ids: contact_scores_sql(active.model, now, by_ids),
 )
 # Accounts roll up the stored contact scores.
 accounts_write = _writer(
     RecordKind.ACCOUNT,
-    lambda active, now, by_ids: account_scores_sql(active.model.account, now, by_ids),
+    lambda active, now, by_ids: account_scores_sql(active.model, now, by_ids),
 )
 STORE = Store(contacts=contacts_write, accounts=accounts_write, set_based=True)
