@@ -34,6 +34,7 @@ def readiness_of(account: Account) -> dict[str, Any]:
         "domain": account.domain,
         "name": account.name,
         "status": score.status if score else "none",
+        "segment": score.segment if score else None,
         "is_target": account.is_target,
         "owner": account.owner,
         "fit": score.fit if score else 0,

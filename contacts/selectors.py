@@ -28,6 +28,7 @@ def contact_of(contact: Contact) -> dict[str, Any]:
         "disqualified_reasons": score.disqualified_reasons if score else [],
         "breakdown": score.breakdown if score else {},
         "account_domain": contact.account.domain if contact.account else None,
+        "segment": score.segment if score else None,
         "status_since": score.status_since if score else None,
         "model_version": score.model_version.version if score and score.model_version else None,
         "computed_at": score.computed_at if score else None,

@@ -91,6 +91,9 @@ class Readiness(serializers.Serializer):
     domain = serializers.CharField()
     name = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=AccountStatus.choices)
+    segment = serializers.CharField(
+        allow_null=True, help_text="the scoring model's segment the account is in (null: none)"
+    )
     is_target = serializers.BooleanField()
     owner = serializers.CharField(allow_null=True)
     fit = serializers.IntegerField()
@@ -110,11 +113,12 @@ class AccountFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(field_name="score__status", choices=AccountStatus.choices)
     is_target = django_filters.BooleanFilter()
     owner = django_filters.CharFilter()
+    segment = django_filters.CharFilter(field_name="score__segment", lookup_expr="iexact")
     updated_since = UtcDateTimeFilter(method="filter_updated_since")
 
     class Meta:
         model = Account
-        fields = ["status", "is_target", "owner", "updated_since"]
+        fields = ["status", "is_target", "owner", "segment", "updated_since"]
 
     def filter_updated_since(self, queryset: Any, name: str, value: Any) -> Any:
         return accounts_updated_since(queryset, value)
@@ -129,6 +133,7 @@ class AccountListView(ApiView):
             OpenApiParameter("status", str, enum=AccountStatus.values),
             OpenApiParameter("is_target", bool),
             OpenApiParameter("owner", str),
+            OpenApiParameter("segment", str, description="segment name (case-insensitive)"),
             UPDATED_SINCE,
             *PAGE_PARAMETERS,
         ],

@@ -96,6 +96,9 @@ class ContactOut(serializers.Serializer):
     disqualified_reasons = serializers.ListField(child=serializers.CharField())
     breakdown = serializers.DictField()
     account_domain = serializers.CharField(allow_null=True)
+    segment = serializers.CharField(
+        allow_null=True, help_text="its account's segment in the scoring model (null: none)"
+    )
     status_since = serializers.DateTimeField(allow_null=True)
     model_version = serializers.IntegerField(allow_null=True)
     computed_at = serializers.DateTimeField(allow_null=True)
@@ -104,11 +107,12 @@ class ContactOut(serializers.Serializer):
 class ContactFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(method="filter_email")
     status = django_filters.ChoiceFilter(field_name="score__status", choices=ContactStatus.choices)
+    segment = django_filters.CharFilter(field_name="score__segment", lookup_expr="iexact")
     updated_since = UtcDateTimeFilter(method="filter_updated_since")
 
     class Meta:
         model = Contact
-        fields = ["email", "status", "updated_since"]
+        fields = ["email", "status", "segment", "updated_since"]
 
     def filter_email(self, queryset: Any, name: str, value: str) -> Any:
         return queryset.filter(email=normalize_email(value) or value.strip().lower())
@@ -125,6 +129,7 @@ class ContactListView(ApiView):
         parameters=[
             OpenApiParameter("email", str, description="exact email (normalised)"),
             OpenApiParameter("status", str, enum=ContactStatus.values),
+            OpenApiParameter("segment", str, description="segment name (case-insensitive)"),
             UPDATED_SINCE,
             *PAGE_PARAMETERS,
         ],

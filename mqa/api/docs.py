@@ -100,5 +100,8 @@ class StatusChange(serializers.Serializer):
     changed_at = serializers.DateTimeField()
     cause = serializers.CharField()
     model_version = serializers.IntegerField()
+    segment = serializers.CharField(
+        allow_null=True, help_text="the segment whose model decided the change (null: none)"
+    )
     scores = serializers.DictField()
     explanation = serializers.DictField()

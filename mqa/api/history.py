@@ -12,6 +12,7 @@ def status_change_out(change: StatusChange) -> dict[str, Any]:
         "changed_at": change.changed_at,
         "cause": change.cause,
         "model_version": change.model_version.version,
+        "segment": change.explanation.get("segment"),
         "scores": change.scores,
         "explanation": change.explanation,
     }

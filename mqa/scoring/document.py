@@ -297,7 +297,11 @@ def _segments(
 
     def parse(item: Any, path: str) -> Segment:
         r.obj(item, path, {"name", "when", "contact", "account"}, {"name", "when"})
-        name = guard(r, lambda: r.string(item.get("name"), f"{path}.name"), None)
+        name = (
+            guard(r, lambda: r.string(item["name"], f"{path}.name"), None)
+            if "name" in item
+            else None
+        )
         if name is not None:
             key = name.lower()
             if key in names:

@@ -58,6 +58,7 @@ def test_a_lead_handoff_says_what_qualified_it(routing):
         "version": 1,
         "scores": {"fit": 30, "engagement": 70.0, "total": 100.0},
         "breakdown": {
+            "segment": None,
             "fit": [{"label": "Senior", "attribute": "seniority", "points": 30}],
             "engagement": [
                 {"label": "Demo", "type": "demo_request", "count": 1, "points": 40.0},
