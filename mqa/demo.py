@@ -193,16 +193,29 @@ LEVELS: dict[str, list[tuple[str, int, tuple[float, float]]]] = {
     "none": [],
 }
 # Target-account archetypes: committee slots (role index → level) and firmographics.
+# Company sizes put them in the default model's segments: SMB below 200 employees,
+# enterprise from 2,000 (which also needs the economic buyer), mid-market (no segment) between.
+MID_MARKET, ENTERPRISE, SMALL = (250, 1999), (2000, 8000), (10, 150)
 ARCHETYPES: dict[str, dict[str, Any]] = {
-    "mqa": {"levels": {0: "hot", 2: "hot", 3: "warm", 5: "light"}, "big": True},
+    "mqa": {"levels": {0: "hot", 2: "hot", 3: "warm", 5: "light"}, "employees": MID_MARKET},
+    "enterprise_mqa": {
+        "levels": {0: "hot", 1: "warm", 2: "hot", 3: "warm", 4: "light"},
+        "employees": ENTERPRISE,
+    },
+    "enterprise_no_buyer": {
+        "levels": {0: "hot", 2: "hot", 3: "warm", 4: "warm", 5: "light"},
+        "employees": ENTERPRISE,
+    },
     "no_decision_maker": {"levels": {0: "cold", 2: "hot", 3: "hot", 4: "warm"}, "big": True},
     "two_engaged": {"levels": {0: "hot", 2: "hot"}, "big": True},
     "low_engagement": {"levels": {0: "light", 2: "light", 5: "light"}, "big": True},
-    "small_company": {"levels": {0: "hot", 2: "hot", 3: "warm", 5: "light"}, "big": False},
+    "small_company": {"levels": {0: "hot", 2: "hot", 3: "warm", 5: "light"}, "employees": SMALL},
     "customer": {"levels": {0: "hot", 2: "hot", 3: "warm"}, "big": True, "customer": True},
 }
 TARGET_MIX = (
-    ("mqa", 24),
+    ("mqa", 18),
+    ("enterprise_mqa", 6),
+    ("enterprise_no_buyer", 6),
     ("no_decision_maker", 10),
     ("two_engaged", 10),
     ("low_engagement", 10),
@@ -258,7 +271,15 @@ class _Builder:
         for _ in range(self.rng.randint(2, 12)):  # unscored background browsing
             self.event(email, "page_view", (0, 119), url=self.rng.choice(BLOG))
 
-    def account(self, index: int, *, target: bool, big: bool, customer: bool = False) -> str:
+    def account(
+        self,
+        index: int,
+        *,
+        target: bool,
+        big: bool,
+        customer: bool = False,
+        employees: tuple[int, int] | None = None,
+    ) -> str:
         prefix, suffix = (
             PREFIXES[index % len(PREFIXES)],
             SUFFIXES[(index // len(PREFIXES)) % len(SUFFIXES)],
@@ -266,7 +287,7 @@ class _Builder:
         name = f"{prefix} {suffix}" + (f" {index // 500 + 1}" if index >= 500 else "")
         domain = f"{prefix}{suffix}{index // 500 or ''}".lower() + ".com"
         country, region = self.rng.choice(COUNTRIES)
-        employees = self.rng.randint(250, 8000) if big else self.rng.randint(10, 150)
+        employees = self.rng.randint(*(employees or ((250, 8000) if big else SMALL)))
         self.data.accounts.append(
             {
                 "domain": domain,
@@ -317,8 +338,9 @@ class _Builder:
             domain = self.account(
                 index,
                 target=kind is not None,
-                big=bool(spec["big"]),
+                big=bool(spec.get("big", spec.get("employees") != SMALL)),
                 customer=bool(spec.get("customer", False)),
+                employees=spec.get("employees"),
             )
             size = len(COMMITTEE) if kind else self.rng.randint(3, 9)
             for slot in range(size):
