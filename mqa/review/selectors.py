@@ -10,9 +10,12 @@ from django.db.models.functions import TruncWeek
 
 from accounts.models import Account
 from contacts.models import Contact, EngagementEvent
-from mqa.models import AccountStatusChange, Handoff
+from mqa.models import AccountScore, AccountStatusChange, Handoff
 from mqa.scoring.segments import account_model, segment_named
 from mqa.selectors import scoring_model_active
+
+# The account list's filter value for accounts in no segment (a real segment name is never empty).
+NO_SEGMENT = "-"
 
 STATUS_RANK = Case(
     When(score__status="mqa", then=Value(0)),
@@ -29,6 +32,7 @@ def review_accounts_list(
     owner: str | None = None,
     status: str | None = None,
     tier: str | None = None,
+    segment: str | None = None,
     search: str | None = None,
 ) -> QuerySet[Account]:
     """Accounts by readiness: MQAs first, then by engagement."""
@@ -41,12 +45,16 @@ def review_accounts_list(
         accounts = accounts.filter(score__status=status)
     if tier:
         accounts = accounts.filter(tier=tier)
+    if segment == NO_SEGMENT:
+        accounts = accounts.filter(score__segment=None)
+    elif segment:
+        accounts = accounts.filter(score__segment=segment)
     if search:
         accounts = accounts.filter(Q(domain__icontains=search) | Q(name__icontains=search))
     return accounts.order_by("rank", "-score__engagement", "domain")
 
 
-def review_filter_choices() -> dict[str, list[str | None]]:
+def review_filter_choices() -> dict[str, Any]:
     return {
         "owners": list(
             Account.objects.exclude(owner=None)
@@ -60,6 +68,13 @@ def review_filter_choices() -> dict[str, list[str | None]]:
             .values_list("tier", flat=True)
             .distinct()
         ),
+        "segments": list(
+            AccountScore.objects.exclude(segment=None)
+            .order_by("segment")
+            .values_list("segment", flat=True)
+            .distinct()
+        ),
+        "no_segment": NO_SEGMENT,
     }
 
 

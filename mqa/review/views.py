@@ -35,6 +35,7 @@ class AccountFilters(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *AccountStatus.choices])
     owner = forms.CharField(required=False)
     tier = forms.CharField(required=False)
+    segment = forms.CharField(required=False)
 
 
 class RejectForm(forms.Form):
@@ -52,6 +53,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
         owner=data.get("owner") or None,
         status=data.get("status") or None,
         tier=data.get("tier") or None,
+        segment=data.get("segment") or None,
         search=(data.get("q") or "").strip() or None,
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))

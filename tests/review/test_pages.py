@@ -61,8 +61,8 @@ def test_review_pages_render_the_demo_data_with_few_queries(
     lead = review_lead_queue().first()
     assert mqa is not None and lead is not None
     pages = {
-        "accounts": ("/review/", 6),
-        "accounts, filtered": ("/review/?target=yes&status=engaged&q=systems&tier=tier+2", 6),
+        "accounts": ("/review/", 7),
+        "accounts, filtered": ("/review/?target=yes&status=engaged&q=systems&tier=tier+2", 7),
         "account": (f"/review/accounts/{mqa.account.domain}/", 8),
         "inbound MQLs": ("/review/leads/", 4),
     }
@@ -85,6 +85,25 @@ def test_review_pages_render_the_demo_data_with_few_queries(
     account = admin_client.get(f"/review/accounts/{mqa.account.domain}/").content.decode()
     assert "Nothing — every criterion is met." in account and "engagement-chart" in account
     assert lead.contact.email in admin_client.get("/review/leads/").content.decode()
+
+    # The demo puts accounts in both segments of the default model and in none.
+    by_segment = {
+        name: AccountScore.objects.filter(segment=name).count()
+        for name in ("Enterprise", "SMB", None)
+    }
+    assert all(by_segment.values()), by_segment
+    for name, query in (("Enterprise", "Enterprise"), ("SMB", "SMB"), (None, "-")):
+        listed = admin_client.get(f"/review/?segment={query}").content.decode()
+        assert f"{by_segment[name]} accounts" in listed, name
+        cells = listed.count('<td class="segment">')
+        assert (
+            listed.count(f'<td class="segment">{name or "—"}</td>')
+            == cells
+            == min(by_segment[name], 50)
+        )
+    enterprise = AccountScore.objects.filter(segment="Enterprise").select_related("account")[0]
+    page = admin_client.get(f"/review/accounts/{enterprise.account.domain}/").content.decode()
+    assert "segment Enterprise: judged by its thresholds" in page
     with capsys.disabled():
         print(
             "\nreview page server time (median of 5, ms): "
