@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.lock pyproject.toml | cksum | cut -d' ' -f1)
 # The embedded quickstart ignores any DATABASE_URL / REDIS_URL from the environment.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true
-PYTEST_SQLITE := tests/scoring tests/accounts tests/contacts tests/mqa
+PYTEST_SQLITE := tests/scoring tests/accounts tests/contacts tests/mqa tests/api/test_segments.py
 
 .PHONY: install demo serve test lint bench chaos
 install: $(STAMP)
