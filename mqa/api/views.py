@@ -92,11 +92,24 @@ class Impact(serializers.Serializer):
     changes = Change(many=True)
 
 
+class SegmentImpact(serializers.Serializer):
+    segment = serializers.CharField(
+        allow_null=True, help_text="the segment the records would be in; null for none"
+    )
+    contacts = Impact()
+    accounts = Impact()
+
+
 class Preview(serializers.Serializer):
     model_version = serializers.IntegerField()
     computed_at = serializers.DateTimeField()
     contacts = Impact()
     accounts = Impact()
+    segments = SegmentImpact(
+        many=True,
+        help_text="the same changes split by segment under the previewed model: its segments "
+        "in document order, then null (records in no segment)",
+    )
 
 
 class ScoringModelPreviewView(ApiView):

@@ -1,4 +1,9 @@
-"""What activating a model version would change, computed without storing anything."""
+"""What activating a model version would change, computed without storing anything.
+
+The changes are counted over all records and again per segment (SPEC §3 *Segments*): each
+record is counted under the segment it would be in under the previewed model — its segments in
+document order, then `None` for the records in none.
+"""
 
 from __future__ import annotations
 
@@ -49,18 +54,26 @@ def scoring_model_preview(
     model = scoring_model_of(version)
     now = now or timezone.now()
     contacts, accounts = _Tally(samples), _Tally(samples)
+    names: list[str | None] = [*(s.name for s in model.segments), None]
+    by_segment = {name: (_Tally(samples), _Tally(samples)) for name in names}
     committees: dict[int, list[CommitteeMember]] = defaultdict(list)
     for contact, result in contacts_scored(model, Contact.objects.all(), now):
         old = contact.score.status if hasattr(contact, "score") else "none"
         contacts.add(contact.email, old, result.status)
+        by_segment[result.segment][0].add(contact.email, old, result.status)
         if contact.account_id:
             committees[contact.account_id].append(committee_member(contact, result))
     for account, rollup in accounts_scored(model, Account.objects.all(), committees, now):
         old = account.score.status if hasattr(account, "score") else "none"
         accounts.add(account.domain, old, rollup.status)
+        by_segment[rollup.segment][1].add(account.domain, old, rollup.status)
     return {
         "model_version": version.version,
         "computed_at": now,
         "contacts": contacts.as_dict(),
         "accounts": accounts.as_dict(),
+        "segments": [
+            {"segment": name, "contacts": c.as_dict(), "accounts": a.as_dict()}
+            for name, (c, a) in by_segment.items()
+        ],
     }

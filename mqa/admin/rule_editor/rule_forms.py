@@ -1,10 +1,5 @@
-"""The scoring-model rule editor: one formset per rule kind, assembled into the JSON document.
-
-The document stays the single source of truth: the forms are filled from it, turned back
-into it on save, and validated by the same parser as API imports. Its errors (which name
-paths such as `contact.engagement.rules[1].where[0].op`) are put back on the form field
-they belong to, in words a marketer understands.
-"""
+"""The rule editor's forms: rule rows, settings, and the tables that tie each to its place in
+the document; values typed the way a marketer writes them; parser messages in plain words."""
 
 from __future__ import annotations
 
@@ -13,7 +8,6 @@ import re
 from typing import Any
 
 from django import forms
-from django.forms import BaseFormSet, formset_factory
 
 from mqa.scoring.attributes import ACCOUNT_FIELDS, CONTACT_FIELDS
 from mqa.scoring.operators import OPERATORS, PRESENCE_OPS
@@ -248,6 +242,11 @@ FRIENDLY = [
     (re.compile(r"^must be between (-?\d+) and (-?\d+)$"), "Enter a whole number from \\1 to \\2."),
     (re.compile(r"^must be greater than 0$"), "Enter a number above 0."),
     (
+        re.compile(r"^must hold at least one condition$"),
+        "Add at least one condition the account must match.",
+    ),
+    (re.compile(r"^repeats the name of segments\[(\d+)\]$"), "Another segment has this name."),
+    (
         re.compile(r"^must be a type name.*$"),
         "Use lower-case letters, digits, '_', '.' or '-' (e.g. page_view).",
     ),
@@ -261,14 +260,14 @@ def friendly(message: str) -> str:
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
-def _get(document: dict[str, Any], path: tuple[str, ...]) -> Any:
+def get_path(document: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = document
     for key in path:
         value = value.get(key, {}) if isinstance(value, dict) else {}
     return value
 
 
-def _put(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+def put_path(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     for key in path[:-1]:
         document = document.setdefault(key, {})
     document[path[-1]] = value
@@ -278,101 +277,11 @@ def _put(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 LISTED = "account_required_roles"
 
 
-def _shown(field: str, value: Any) -> Any:
+def shown(field: str, value: Any) -> Any:
     return ", ".join(value) if field == LISTED else value
 
 
-def _parsed(field: str, value: Any) -> Any:
+def parsed(field: str, value: Any) -> Any:
     if field == LISTED:
         return [role.strip() for role in (value or "").split(",") if role.strip()]
     return value
-
-
-class RuleEditor:
-    """The bound or unbound forms for one draft, and the document they make."""
-
-    def __init__(self, document: dict[str, Any], data: Any = None) -> None:
-        self.formsets: dict[str, BaseFormSet] = {}
-        for prefix, (form, path, _) in FORMSETS.items():
-            factory = formset_factory(form, extra=1, can_delete=True)
-            found = _get(document, path)
-            if prefix == "role_weights":
-                initial = [{"role": k, "weight": v} for k, v in (found or {}).items()]
-            else:
-                initial = [form.initial_from(rule) for rule in found or []]  # type: ignore[attr-defined]
-            self.formsets[prefix] = factory(data, initial=initial, prefix=prefix)
-        self.settings = SettingsForm(
-            data,
-            prefix="settings",
-            initial={
-                field: _shown(field, _get(document, tuple(path.split("."))))
-                for path, field in SETTINGS_PATHS.items()
-            },
-        )
-        self._sources: dict[str, list[forms.Form]] = {}
-
-    def sections(self) -> list[tuple[str, str, BaseFormSet]]:
-        return [(prefix, FORMSETS[prefix][2], fs) for prefix, fs in self.formsets.items()]
-
-    def is_valid(self) -> bool:
-        return self.settings.is_valid() & all(fs.is_valid() for fs in self.formsets.values())
-
-    def _kept(self, prefix: str) -> list[forms.Form]:
-        formset = self.formsets[prefix]
-        kept = [
-            f
-            for f in formset.forms
-            if f.cleaned_data
-            and not f.cleaned_data.get("DELETE")
-            and f.has_changed() | bool(f.initial)
-        ]
-        self._sources[prefix] = kept
-        return kept
-
-    def document(self) -> dict[str, Any]:
-        """Call after `is_valid()`: the document the forms describe."""
-        s = self.settings.cleaned_data
-        document: dict[str, Any] = {"format": "mqa.scoring-model/v1"}
-        for prefix, (_, path, _) in FORMSETS.items():
-            if prefix == "role_weights":
-                value: Any = {
-                    f.cleaned_data["role"].strip(): f.cleaned_data["weight"]
-                    for f in self._kept(prefix)
-                }
-            else:
-                value = [f.to_rule() for f in self._kept(prefix)]  # type: ignore[attr-defined]
-            _put(document, path, value)
-        for dotted, field in SETTINGS_PATHS.items():
-            _put(document, tuple(dotted.split(".")), _parsed(field, s[field]))
-        return document
-
-    def add_errors(self, errors: list[tuple[str, str]]) -> None:
-        """Put document errors on the fields they name."""
-        for path, message in errors:
-            text = friendly(message)
-            form, field = self._locate(path)
-            if form is None:
-                self.settings.add_error(None, f"{path}: {text}")
-            else:
-                form.add_error(field, text)
-
-    def _locate(self, path: str) -> tuple[forms.Form | None, str | None]:
-        for prefix, (_, base, _) in FORMSETS.items():
-            dotted = ".".join(base)
-            if prefix == "role_weights" and path.startswith(dotted + "."):
-                role = path[len(dotted) + 1 :]
-                for form in self._sources.get(prefix, []):
-                    if form.cleaned_data["role"].strip() == role:
-                        return form, "weight"
-            match = re.match(re.escape(dotted) + r"\[(\d+)\](?:\.(\w+))?", path)
-            if match:
-                index, field = int(match.group(1)), match.group(2)
-                kept = self._sources.get(prefix, [])
-                if index < len(kept):
-                    field = {"event_type": "type", "signal_type": "type"}.get(field or "", field)
-                    form = kept[index]
-                    return form, field if field in form.fields else None
-        key = re.sub(r"\[\d+\]$", "", path)
-        if key in SETTINGS_PATHS:
-            return self.settings, SETTINGS_PATHS[key]
-        return None, None
