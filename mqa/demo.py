@@ -278,7 +278,7 @@ class _Builder:
         target: bool,
         big: bool,
         customer: bool = False,
-        employees: tuple[int, int] | None = None,
+        size: tuple[int, int] | None = None,
     ) -> str:
         prefix, suffix = (
             PREFIXES[index % len(PREFIXES)],
@@ -287,7 +287,7 @@ class _Builder:
         name = f"{prefix} {suffix}" + (f" {index // 500 + 1}" if index >= 500 else "")
         domain = f"{prefix}{suffix}{index // 500 or ''}".lower() + ".com"
         country, region = self.rng.choice(COUNTRIES)
-        employees = self.rng.randint(*(employees or ((250, 8000) if big else SMALL)))
+        employees = self.rng.randint(*(size or ((250, 8000) if big else SMALL)))
         self.data.accounts.append(
             {
                 "domain": domain,
@@ -340,7 +340,7 @@ class _Builder:
                 target=kind is not None,
                 big=bool(spec.get("big", spec.get("employees") != SMALL)),
                 customer=bool(spec.get("customer", False)),
-                employees=spec.get("employees"),
+                size=spec.get("employees"),
             )
             size = len(COMMITTEE) if kind else self.rng.randint(3, 9)
             for slot in range(size):

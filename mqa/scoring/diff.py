@@ -11,6 +11,7 @@ RULE_LISTS: tuple[tuple[str, ...], ...] = (
     ("account", "fit", "rules"),
     ("account", "signals", "rules"),
     ("account", "disqualifiers"),
+    ("segments",),  # a segment (its conditions and overrides) as one item
 )
 SCALARS: tuple[tuple[str, ...], ...] = (
     ("name",),

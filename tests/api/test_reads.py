@@ -48,6 +48,7 @@ def test_readiness_has_every_field_with_what_is_missing(api, acme):
         "domain": "acme.com",
         "name": "Acme",
         "status": "engaged",
+        "segment": None,
         "is_target": True,
         "owner": "ae@v.io",
         "fit": 50,

@@ -15,6 +15,7 @@ from mqa.scoring import (
     score_account_in_segment,
     score_contact_in_segment,
 )
+from mqa.scoring.diff import document_changes
 from mqa.scoring.segments import engagement_rules, segment_of
 
 T = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -305,3 +306,14 @@ def test_segments_round_trip_with_only_their_given_keys():
         "rules": [{"label": "title is_set", "attribute": "title", "op": "is_set", "points": 5}],
     }
     assert "account" not in dumped["segments"][1]
+
+
+def test_the_audit_trail_names_a_segment_that_changed():
+    before = dump_document(model())
+    after = copy.deepcopy(before)
+    after["segments"][1]["when"][0]["value"] = 600
+    del after["segments"][2]
+    assert document_changes(before, after) == [
+        {"path": "segments[1]", "before": before["segments"][1], "after": after["segments"][1]},
+        {"path": "segments[2]", "before": before["segments"][2], "after": None},
+    ]
