@@ -139,6 +139,21 @@ def _keep(
     return parse()
 
 
+def _fit_section(
+    r: Reader,
+    doc: dict[str, Any],
+    fit: dict[str, Any],
+    path: str,
+    base: ContactModel | AccountModel | None,
+    is_known: Callable[[str], bool],
+) -> tuple[int, tuple[FitRule, ...]]:
+    """The cap and rules of a `fit` object, or a segment's base's when it gives none."""
+    if base is not None and "fit" not in doc:
+        return base.fit_cap, base.fit_rules
+    cap = guard(r, lambda: _cap(r, fit, f"{path}.fit"), 100)
+    return cap, _rules(r, fit, f"{path}.fit", _fit_rule(is_known))
+
+
 def _overrides(
     doc: dict[str, Any], keys: tuple[str, ...], thresholds: tuple[str, ...]
 ) -> tuple[str, ...]:
@@ -188,14 +203,11 @@ def _contact(
     def keep(key: str, attr: str, parse: Callable[[], Any]) -> Any:
         return _keep(r, doc, base, key, attr, parse)
 
+    fit_cap, fit_rules = _fit_section(r, doc, fit, path, base, is_contact_attribute)
     return ContactModel(
         thresholds=guard(r, thresholds, None),
-        fit_cap=keep("fit", "fit_cap", lambda: guard(r, lambda: _cap(r, fit, f"{path}.fit"), 100)),
-        fit_rules=keep(
-            "fit",
-            "fit_rules",
-            lambda: _rules(r, fit, f"{path}.fit", _fit_rule(is_contact_attribute)),
-        ),
+        fit_cap=fit_cap,
+        fit_rules=fit_rules,
         engagement_cap=keep(
             "engagement",
             "engagement_cap",
@@ -261,14 +273,11 @@ def _account(
     def keep(key: str, attr: str, parse: Callable[[], Any]) -> Any:
         return _keep(r, doc, base, key, attr, parse)
 
+    fit_cap, fit_rules = _fit_section(r, doc, fit, path, base, is_account_attribute)
     return AccountModel(
         thresholds=guard(r, thresholds, base.thresholds if base else AccountThresholds()),
-        fit_cap=keep("fit", "fit_cap", lambda: guard(r, lambda: _cap(r, fit, f"{path}.fit"), 100)),
-        fit_rules=keep(
-            "fit",
-            "fit_rules",
-            lambda: _rules(r, fit, f"{path}.fit", _fit_rule(is_account_attribute)),
-        ),
+        fit_cap=fit_cap,
+        fit_rules=fit_rules,
         signal_rules=keep(
             "signals",
             "signal_rules",
