@@ -104,7 +104,8 @@ class FunnelReportView(ApiView):
             "Handoffs created in the date range (UTC days, both included) as a funnel: "
             "MQL → accepted → SQL → opportunity → won for leads, MQA → accepted → won for "
             "accounts; conversions (null when the previous stage is 0), speed to lead, SLA "
-            "breach rate and rejection reasons, per group. `?format=csv` for a CSV download."
+            "breach rate and rejection reasons, per group (`segment`: the record's segment "
+            "when the handoff was created, null for none). `?format=csv` for a CSV download."
         ),
         parameters=[
             OpenApiParameter("kind", str, enum=list(GROUPINGS)),
@@ -164,7 +165,10 @@ class CalibrationBacktestView(ApiView):
             "after it, and return, for every candidate threshold (contact total, its fit and "
             "engagement floors, account engagement): volume, conversion rate, share of "
             "conversions captured, lift and F1; deciles, score distribution by outcome and a "
-            "recommended threshold for the goal (`f1`, or `rate` with `target_rate`)."
+            "recommended threshold for the goal (`f1`, or `rate` with `target_rate`). For a "
+            "model with segments, `segments` holds the same per segment (then no segment), "
+            "each judged by its own thresholds, with the path its threshold is written to "
+            "(`segments[i].contact.thresholds.total`, `contact.thresholds.total` for none)."
         ),
         responses={
             200: OpenApiTypes.OBJECT,

@@ -11,11 +11,20 @@ happened before T, label who converted within the horizon after T, and summarise
 * Converted: an outcome of the chosen label (`won`, or `sql` = sql, opportunity, won or lost)
   recorded after T and no later than T + horizon. A lead handoff's outcome labels its contact
   and the contact's account; an account handoff's outcome labels the account.
+* Segments (SPEC §3): each record is scored with its segment's effective model, and every
+  criterion other than the threshold under study (`qualifies_otherwise`, the floors held
+  fixed in a floor's curve) is judged by the record's own thresholds. The overall summaries
+  move one threshold for everyone; `segments` has, when the model has segments, one entry per
+  segment in document order and one for no segment (last), each over its own records and
+  moving that segment's threshold from its current effective value, with the document path
+  a recommendation would be written to (`segments[i].contact.thresholds.total`, or the top
+  level's `contact.thresholds.total` for no segment; the same for the account engagement).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +36,8 @@ from mqa.models import Handoff, ScoringModelVersion
 from mqa.reports.calibration import Scored, calibration_summary
 from mqa.reports.funnel import REACHES
 from mqa.scoring import CommitteeMember
+from mqa.scoring.segments import account_model, contact_model
+from mqa.scoring.types import ContactThresholds, ScoringModel, Segment
 from mqa.selectors import scoring_model_of
 from mqa.services.dry_run import accounts_scored, committee_member, contacts_scored
 
@@ -59,6 +70,89 @@ def _first_conversions(label: str) -> tuple[dict[int, datetime], dict[int, datet
         keep(contacts, row["contact_id"], row["first"])
         keep(accounts, row["account_id"] or row["contact__account_id"], row["first"])
     return contacts, accounts
+
+
+Floors = dict[str, tuple[float, Callable[[Scored, float], bool], list[float]]]
+
+
+def _contact_floors(
+    records: Sequence[Scored],
+    current: ContactThresholds,
+    own: Callable[[Scored], ContactThresholds],
+) -> Floors:
+    """The fit and engagement floor curves: one floor moves, every other criterion is the
+    record's own (`own`, its segment's thresholds); `current` marks the floor in use."""
+    return {
+        "fit_floor": (
+            current.fit_floor,
+            lambda r, f: (
+                r.eligible
+                and r.fit >= f
+                and r.engagement >= own(r).engagement_floor
+                and r.score >= own(r).total
+            ),
+            [r.fit for r in records],
+        ),
+        "engagement_floor": (
+            current.engagement_floor,
+            lambda r, e: (
+                r.eligible
+                and r.fit >= own(r).fit_floor
+                and r.engagement >= e
+                and r.score >= own(r).total
+            ),
+            [r.engagement for r in records],
+        ),
+    }
+
+
+def _by_segment(
+    model: ScoringModel,
+    contacts: Sequence[Scored],
+    accounts: Sequence[Scored],
+    *,
+    own: Callable[[Scored], ContactThresholds],
+    goal: str,
+    target_rate: float | None,
+) -> list[dict[str, Any]]:
+    """One summary per segment of the model (document order), then no segment; none at all
+    when the model has no segments (the overall summaries are then exactly no segment's)."""
+    if not model.segments:
+        return []
+    entries: list[tuple[int | None, Segment | None]] = [*enumerate(model.segments), (None, None)]
+    out = []
+    for index, segment in entries:
+        name = segment.name if segment else None
+        prefix = "" if index is None else f"segments[{index}]."
+        t = contact_model(model, segment).thresholds
+        mine = [r for r in contacts if r.segment == name]
+        its_accounts = [r for r in accounts if r.segment == name]
+        out.append(
+            {
+                "segment": name,
+                "index": index,
+                "contacts": {
+                    "threshold": f"{prefix}contact.thresholds.total",
+                    **calibration_summary(
+                        mine,
+                        current=t.total,
+                        goal=goal,
+                        target_rate=target_rate,
+                        floors=_contact_floors(mine, t, own),
+                    ),
+                },
+                "accounts": {
+                    "threshold": f"{prefix}account.thresholds.engagement",
+                    **calibration_summary(
+                        its_accounts,
+                        current=account_model(model, segment).thresholds.engagement,
+                        goal=goal,
+                        target_rate=target_rate,
+                    ),
+                },
+            }
+        )
+    return out
 
 
 def _label(first: datetime | None, cutoff: datetime, end: datetime) -> bool | None:
@@ -107,7 +201,9 @@ def calibration_backtest(
         Q(created_at__lt=cutoff)
         | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
     )
-    t = model.contact.thresholds
+    thresholds = {None: model.contact.thresholds} | {
+        s.name: s.contact.thresholds for s in model.segments
+    }
     for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
         if contact.account_id:
             committees[contact.account_id].append(committee_member(contact, result))
@@ -115,17 +211,19 @@ def calibration_backtest(
         if converted is None:
             continue
         eligible = result.status != "disqualified"
+        its = thresholds[result.segment]
         contacts.append(
             Scored(
                 key=contact.email,
                 score=result.total,
                 qualifies_otherwise=eligible
-                and result.fit >= t.fit_floor
-                and result.engagement >= t.engagement_floor,
+                and result.fit >= its.fit_floor
+                and result.engagement >= its.engagement_floor,
                 converted=converted,
                 fit=result.fit,
                 engagement=result.engagement,
                 eligible=eligible,
+                segment=result.segment,
             )
         )
 
@@ -152,28 +250,16 @@ def calibration_backtest(
                 fit=rollup.fit,
                 engagement=rollup.engagement,
                 eligible=eligible,
+                segment=rollup.segment,
             )
         )
 
-    contact_floors = {
-        "fit_floor": (
-            t.fit_floor,
-            lambda r, f: (
-                r.eligible
-                and r.fit >= f
-                and r.engagement >= t.engagement_floor
-                and r.score >= t.total
-            ),
-            [r.fit for r in contacts],
-        ),
-        "engagement_floor": (
-            t.engagement_floor,
-            lambda r, e: (
-                r.eligible and r.fit >= t.fit_floor and r.engagement >= e and r.score >= t.total
-            ),
-            [r.engagement for r in contacts],
-        ),
-    }
+    t = model.contact.thresholds
+
+    def own(r: Scored) -> ContactThresholds:
+        return thresholds[r.segment]
+
+    contact_floors = _contact_floors(contacts, t, own)
     return {
         "cutoff": cutoff,
         "horizon_days": horizon_days,
@@ -197,4 +283,7 @@ def calibration_backtest(
                 target_rate=target_rate,
             ),
         },
+        "segments": _by_segment(
+            model, contacts, accounts, own=own, goal=goal, target_rate=target_rate
+        ),
     }

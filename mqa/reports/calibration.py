@@ -21,7 +21,8 @@ from mqa.reports.funnel import rate
 class Scored:
     """One record's backtested score: `score` is what the threshold under study is compared
     with (contact: fit + engagement; account: engagement); `qualifies_otherwise` says whether
-    every other criterion of the model holds (not disqualified, floors, committee rules)."""
+    every other criterion of the record's own model holds (not disqualified, floors, committee
+    rules); `segment` names the segment whose effective model scored it (None for none)."""
 
     key: str
     score: float
@@ -30,6 +31,7 @@ class Scored:
     fit: float = 0.0
     engagement: float = 0.0
     eligible: bool = True
+    segment: str | None = None
 
 
 def candidates(scores: Sequence[float], most: int = 200) -> list[float]:

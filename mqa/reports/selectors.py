@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.db.models import Case, CharField, Expression, F, When
+from django.db.models.fields.json import KT
+
 from mqa.models import Handoff
 from mqa.reports.funnel import (
     ACCOUNT_STAGES,
@@ -14,8 +17,20 @@ from mqa.reports.funnel import (
     months_between,
 )
 
-# The group-by choices, and the field of a handoff each reads, per kind of funnel.
-GROUPINGS: dict[str, dict[str, str | None]] = {
+
+def _segment_at_creation(current: str) -> Expression:
+    """The segment of the handed-over record when the handoff was created: the one its
+    context's breakdown names (null for none); handoffs created before scores named their
+    segment fall back to the record's current score (`current`)."""
+    return Case(
+        When(context__breakdown__has_key="segment", then=KT("context__breakdown__segment")),
+        default=F(current),
+        output_field=CharField(),
+    )
+
+
+# The group-by choices, and the field (or expression) of a handoff each reads, per kind.
+GROUPINGS: dict[str, dict[str, str | Expression | None]] = {
     "lead": {
         "none": None,
         "lead_source": "contact__lead_source",
@@ -24,6 +39,7 @@ GROUPINGS: dict[str, dict[str, str | None]] = {
         "region": "contact__account__region",
         "model_version": "model_version__version",
         "month": "created_at",
+        "segment": _segment_at_creation("contact__score__segment"),
     },
     "account": {
         "none": None,
@@ -32,6 +48,7 @@ GROUPINGS: dict[str, dict[str, str | None]] = {
         "region": "account__region",
         "model_version": "model_version__version",
         "month": "created_at",
+        "segment": _segment_at_creation("account__score__segment"),
     },
 }
 
@@ -50,7 +67,8 @@ def funnel_report_get(
     *, kind: str, group_by: str = "none", start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
     """The funnel of lead (MQL) or account (MQA) handoffs created from `start` to `end`
-    (both days included, UTC), grouped by `group_by`."""
+    (both days included, UTC), grouped by `group_by` (`segment`: the record's segment when
+    the handoff was created; no segment is the null group)."""
     if kind not in GROUPINGS:
         raise ReportQueryError("kind", f"kind must be one of {', '.join(GROUPINGS)}")
     if group_by not in GROUPINGS[kind]:
@@ -66,10 +84,12 @@ def funnel_report_get(
     if end:
         handoffs = handoffs.filter(created_at__lt=_start_of(end + timedelta(days=1)))
     columns = ["status", "outcome", "reason", "created_at", "accepted_at", "due_at"]
-    values = handoffs.values_list(*columns, "sla_breached_at", *([field] if field else []))
+    values = handoffs.values_list(
+        *columns, "sla_breached_at", *([field] if field is not None else [])
+    )
     rows = [
         HandoffRow(
-            _group(group_by, row[7] if field else None),
+            _group(group_by, row[7] if field is not None else None),
             *row[:7],
         )
         for row in values.order_by("id").iterator(chunk_size=5000)

@@ -1,4 +1,6 @@
-"""Review pages for closing the loop: the funnel report (with CSV) and calibration backtests."""
+"""Review pages for closing the loop: the funnel report (with CSV) and calibration backtests
+(overall and, for a model with segments, one section per segment; the draft form writes each
+segment's recommended thresholds at that segment's own keys)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from mqa.models import ScoringModelVersion
 from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
+from mqa.scoring import DocumentError
 from mqa.services.model_versions import scoring_model_draft_with_thresholds
 
 
@@ -98,6 +101,45 @@ class DraftForm(forms.Form):
     account_engagement = forms.FloatField(required=False, min_value=0)
 
 
+class SegmentDraftForm(forms.Form):
+    """One segment's row of the draft form: blank leaves the segment's key as it is."""
+
+    segment = forms.CharField(widget=forms.HiddenInput)
+    contact_total = forms.FloatField(
+        required=False, min_value=0.01, widget=forms.NumberInput(attrs={"step": "any"})
+    )
+    account_engagement = forms.FloatField(
+        required=False, min_value=0, widget=forms.NumberInput(attrs={"step": "any"})
+    )
+
+
+SegmentDraftForms = forms.formset_factory(SegmentDraftForm, extra=0)
+SEGMENTS = "segments"  # the formset's prefix
+
+
+def _recommended(summary: dict[str, Any]) -> float | None:
+    return summary["recommended"]["threshold"] if summary["recommended"] else None
+
+
+def _draft_forms(result: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """What the draft form starts with: the top level's values (no segment's recommendations
+    when the model has segments, else the overall ones) and one row per segment."""
+    top = next((e for e in result["segments"] if e["segment"] is None), result)
+    rows = SegmentDraftForms(
+        prefix=SEGMENTS,
+        initial=[
+            {
+                "segment": entry["segment"],
+                "contact_total": _recommended(entry["contacts"]),
+                "account_engagement": _recommended(entry["accounts"]),
+            }
+            for entry in result["segments"]
+            if entry["segment"] is not None
+        ],
+    )
+    return top, rows
+
+
 def _calibration_charts(summary: dict[str, Any]) -> dict[str, Any]:
     curve = summary["curve"]
     return {
@@ -136,7 +178,12 @@ def calibration(request: HttpRequest) -> HttpResponse:
     if result is not None:
         context["charts"] = {
             kind: _calibration_charts(result[kind]) for kind in ("contacts", "accounts")
+        } | {
+            f"segment{i}-{kind}": _calibration_charts(entry[kind])
+            for i, entry in enumerate(result["segments"])
+            for kind in ("contacts", "accounts")
         }
+        context["draft_top"], context["segment_drafts"] = _draft_forms(result)
     return render(
         request, "mqa/review/calibration.html", context, status=400 if form.errors else 200
     )
@@ -146,16 +193,34 @@ def calibration(request: HttpRequest) -> HttpResponse:
 @require_POST
 def calibration_draft(request: HttpRequest) -> HttpResponse:
     form = DraftForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(f"Cannot create the draft: {form.errors.as_text()}", status=400)
+    # The segment rows come only from a page whose model has segments.
+    with_segments = f"{SEGMENTS}-TOTAL_FORMS" in request.POST
+    rows = SegmentDraftForms(request.POST if with_segments else None, prefix=SEGMENTS)
+    if not form.is_valid() or (with_segments and not rows.is_valid()):
+        errors = [form.errors.as_text()]
+        if with_segments:
+            errors += [rows.non_form_errors().as_text(), *(f.errors.as_text() for f in rows)]
+        text = " ".join(e for e in errors if e)
+        return HttpResponse(f"Cannot create the draft: {text}", status=400)
     data = form.cleaned_data
+    segments = [f.cleaned_data for f in rows] if with_segments else []
     try:
         draft = scoring_model_draft_with_thresholds(
             version_id=data["version"],
             contact_total=data["contact_total"],
             account_engagement=data["account_engagement"],
+            segment_contact_totals={
+                r["segment"]: r["contact_total"] for r in segments if r["contact_total"] is not None
+            },
+            segment_account_engagements={
+                r["segment"]: r["account_engagement"]
+                for r in segments
+                if r["account_engagement"] is not None
+            },
             user=request.user,
         )
     except ScoringModelVersion.DoesNotExist:
         raise Http404("no such scoring model version") from None
+    except DocumentError as error:
+        return HttpResponse(f"Cannot create the draft: {error}", status=400)
     return HttpResponseRedirect(reverse("admin:mqa_scoringmodelversion_change", args=[draft.pk]))

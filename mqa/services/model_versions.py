@@ -6,6 +6,7 @@ Orchestration layer: publishing starts a rescore run (`mqa.services.rescore`).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -86,10 +87,15 @@ def scoring_model_draft_with_thresholds(
     version_id: int,
     contact_total: float | None = None,
     account_engagement: float | None = None,
+    segment_contact_totals: Mapping[str, float] | None = None,
+    segment_account_engagements: Mapping[str, float] | None = None,
     user: Any = None,
 ) -> ScoringModelVersion:
     """A new draft copying a version with calibrated thresholds (the backtest's one click):
-    `contact.thresholds.total` and/or `account.thresholds.engagement`."""
+    `contact.thresholds.total` and/or `account.thresholds.engagement`, and per segment (by
+    name) `segments[i].contact.thresholds.total` / `segments[i].account.thresholds.engagement`
+    — the segment's own key, which then no longer inherits the top level's. A name the
+    version has no segment for raises DocumentError."""
     source = ScoringModelVersion.objects.get(pk=version_id)
     document = copy.deepcopy(source.document)
     if contact_total is not None:
@@ -97,6 +103,16 @@ def scoring_model_draft_with_thresholds(
     if account_engagement is not None:
         document.setdefault("account", {}).setdefault("thresholds", {})
         document["account"]["thresholds"]["engagement"] = account_engagement
+    segments = {s.get("name"): s for s in document.get("segments") or []}
+    for part, key, values in (
+        ("contact", "total", segment_contact_totals or {}),
+        ("account", "engagement", segment_account_engagements or {}),
+    ):
+        for segment_name, value in values.items():
+            if segment_name not in segments:
+                raise DocumentError([("segments", f"no segment named {segment_name!r}")])
+            segment = segments[segment_name]
+            segment.setdefault(part, {}).setdefault("thresholds", {})[key] = value
     name, canonical = _canonical(document)
     with transaction.atomic():
         version = _new_draft(name, canonical)

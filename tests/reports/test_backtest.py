@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.services import accounts_upsert, signals_ingest
@@ -12,9 +14,12 @@ from contacts.models import Contact
 from contacts.services import contacts_upsert, events_ingest
 from mqa.models import Handoff, ScoringModelVersion
 from mqa.reports.backtest import BacktestError, calibration_backtest
-from mqa.scoring import Activity, score_contact
+from mqa.scoring import Activity, DocumentError, score_contact
 from mqa.services.facts import contact_facts
-from mqa.services.model_versions import scoring_model_draft_with_thresholds
+from mqa.services.model_versions import (
+    scoring_model_draft_with_thresholds,
+    scoring_model_import,
+)
 from tests.factories import event, pricing_view, signal
 from tests.problems import problem
 
@@ -252,3 +257,232 @@ def test_a_draft_from_an_unknown_version_is_a_404_and_creates_nothing(admin_clie
 
     assert response.status_code == 404
     assert ScoringModelVersion.objects.count() == 1
+
+
+# Two segments whose thresholds differ from the top level's and from each other's: big.io is
+# enterprise, small.io smb, an unlinked contact is in no segment.
+SEGMENTS = [
+    {
+        "name": "enterprise",
+        "when": [{"attribute": "employee_count", "op": "gte", "value": 200}],
+        "contact": {"thresholds": {"total": 30, "fit_floor": 20}},
+        "account": {"thresholds": {"engagement": 100}},
+    },
+    {
+        "name": "smb",
+        "when": [{"attribute": "employee_count", "op": "between", "value": [10, 100]}],
+        "contact": {"thresholds": {"total": 50, "fit_floor": 0, "engagement_floor": 15}},
+        "account": {
+            "thresholds": {"fit_floor": 0, "min_roles": 0, "required_roles": [], "engagement": 40}
+        },
+    },
+]
+
+
+@pytest.fixture
+def segmented_world(request, test_document) -> None:
+    test_document["segments"] = SEGMENTS  # before `world` publishes it
+    request.getfixturevalue("world")
+    contacts_upsert(items=[{"email": "f@gmail.com", "seniority": "vp"}])
+    events_ingest(items=[event("f@gmail.com", at=T - timedelta(days=2))])
+    won("b@small.io", T + timedelta(days=7))
+    won("f@gmail.com", T + timedelta(days=3))
+
+
+def test_the_backtest_has_no_segment_entries_for_a_model_without_segments(world):
+    result = calibration_backtest(cutoff=T, horizon_days=30, label="won")
+
+    assert result["segments"] == []
+
+
+def test_each_segment_is_backtested_with_its_own_thresholds(segmented_world):
+    result = calibration_backtest(cutoff=T, horizon_days=30, label="won")
+
+    enterprise, smb, none = result["segments"]
+    assert [(e["segment"], e["index"]) for e in result["segments"]] == [
+        ("enterprise", 0), ("smb", 1), (None, None),
+    ]  # fmt: skip
+    # enterprise: a (90, converted), g (40; its fit 20 meets the segment's floor 20), d (out).
+    contacts = enterprise["contacts"]
+    assert contacts["threshold"] == "segments[0].contact.thresholds.total"
+    assert (contacts["population"], contacts["converted"], contacts["base_rate"]) == (3, 2, 0.6667)
+    assert contacts["current"] == point(30.0, 2, 1, 0.5, 0.5, 0.75, 0.5)
+    assert contacts["recommended"] == point(41.0, 1, 1, 1.0, 0.5, 1.4999, 0.6667)
+    assert contacts["floors"]["fit_floor"]["current"] == 20
+    fit_floor = {p["threshold"]: p["volume"] for p in contacts["floors"]["fit_floor"]["curve"]}
+    assert (fit_floor[20.0], fit_floor[45.0]) == (2, 1)
+    accounts = enterprise["accounts"]
+    assert accounts["threshold"] == "segments[0].account.thresholds.engagement"
+    assert (accounts["population"], accounts["converted"]) == (1, 1)
+    assert accounts["current"] == point(100.0, 1, 1, 1.0, 1.0, 1.0, 1.0)
+    assert accounts["recommended"] == accounts["current"]
+    # smb: b (20; fit 0 and engagement 20 meet the segment's floors 0 and 15, converted), c (60).
+    contacts = smb["contacts"]
+    assert contacts["threshold"] == "segments[1].contact.thresholds.total"
+    assert (contacts["population"], contacts["converted"], contacts["base_rate"]) == (2, 1, 0.5)
+    assert contacts["current"] == point(50.0, 1, 0, 0.0, 0.0, 0.0, 0.0)
+    assert contacts["recommended"] == point(20.0, 2, 1, 0.5, 1.0, 1.0, 0.6667)
+    assert smb["accounts"]["threshold"] == "segments[1].account.thresholds.engagement"
+    assert smb["accounts"]["current"] == point(40.0, 1, 1, 1.0, 1.0, 1.0, 1.0)
+    # no segment: f (70, converted) under the top level's thresholds; no account.
+    assert none["contacts"]["threshold"] == "contact.thresholds.total"
+    assert none["contacts"]["population"] == 1
+    assert none["contacts"]["recommended"] == point(70.0, 1, 1, 1.0, 1.0, 1.0, 1.0)
+    assert none["accounts"]["threshold"] == "account.thresholds.engagement"
+    assert (none["accounts"]["population"], none["accounts"]["recommended"]) == (0, None)
+    assert none["accounts"]["current"] == point(150.0, 0, 0, None, None, None, None)
+
+
+def test_the_overall_backtest_judges_every_record_by_its_own_segments_floors(segmented_world):
+    result = calibration_backtest(cutoff=T, horizon_days=30, label="won")
+
+    contacts = result["contacts"]
+    assert (contacts["population"], contacts["converted"]) == (6, 4)
+    by_threshold = {p["threshold"]: p for p in contacts["curve"]}
+    # g and b pass their segments' floors though not the top level's (fit 30).
+    assert by_threshold[20.0] == point(20.0, 5, 3, 0.6, 0.75, 0.9, 0.6667)
+    assert contacts["current"] == point(70.0, 2, 2, 1.0, 0.5, 1.4999, 0.6667)
+    assert contacts["recommended"] == by_threshold[20.0]
+    fit_floor = {p["threshold"]: p["volume"] for p in contacts["floors"]["fit_floor"]["curve"]}
+    # At each record's own total, engagement floor: a, g, c, f (b's 20 is under smb's 50).
+    assert (fit_floor[0.0], fit_floor[30.0]) == (4, 3)
+    accounts = result["accounts"]
+    assert accounts["current"] == point(150.0, 0, 0, None, 0.0, None, 0.0)
+    assert accounts["recommended"] == point(50.0, 2, 2, 1.0, 1.0, 1.0, 1.0)
+
+
+def test_a_segments_recommendation_becomes_its_own_key_in_the_draft(test_document):
+    test_document["segments"] = SEGMENTS
+    source = scoring_model_import(document=test_document)
+
+    draft = scoring_model_draft_with_thresholds(
+        version_id=source.id,
+        contact_total=65.0,
+        segment_contact_totals={"enterprise": 41.0},
+        segment_account_engagements={"smb": 45.0},
+    )
+
+    segments = draft.document["segments"]
+    assert draft.document["contact"]["thresholds"]["total"] == 65.0
+    assert segments[0]["contact"]["thresholds"] == {"total": 41.0, "fit_floor": 20}
+    assert segments[0]["account"] == SEGMENTS[0]["account"]
+    assert segments[1]["account"]["thresholds"]["engagement"] == 45.0
+    assert segments[1]["contact"] == SEGMENTS[1]["contact"]
+
+
+def test_a_draft_for_an_unknown_segment_is_refused_and_creates_nothing(test_document):
+    source = scoring_model_import(document=test_document)
+
+    with pytest.raises(DocumentError) as error:
+        scoring_model_draft_with_thresholds(
+            version_id=source.id, segment_contact_totals={"enterprise": 41.0}
+        )
+
+    assert error.value.errors == [("segments", "no segment named 'enterprise'")]
+    assert ScoringModelVersion.objects.count() == 1
+
+
+def test_the_calibration_page_shows_each_segment_and_drafts_its_thresholds(
+    admin_client, segmented_world, active_model
+):
+    page = admin_client.get(
+        "/review/calibration/",
+        {"cutoff": T.strftime("%Y-%m-%d %H:%M"), "horizon_days": 30, "label": "won", "goal": "f1"},
+    )
+
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert 'id="segment0-contacts-curve"' in content and 'id="segment2-accounts-curve"' in content
+    assert 'id="segment0-contacts-deciles"' not in content  # a segment's section: the curve only
+    assert "<code>segments[1].contact.thresholds.total</code>" in content
+    assert "total 30.0 → 41.0;" in content and "engagement 150.0 → —</span>" in content
+    assert list(page.context["charts"]) == [
+        "contacts", "accounts", "segment0-contacts", "segment0-accounts", "segment1-contacts",
+        "segment1-accounts", "segment2-contacts", "segment2-accounts",
+    ]  # fmt: skip
+    # The top level's inputs start at no segment's recommendations, each segment's at its own.
+    assert 'name="contact_total" value="70.0"' in content
+    assert 'name="account_engagement" value=""' in content
+    assert [f.initial for f in page.context["segment_drafts"]] == [
+        {"segment": "enterprise", "contact_total": 41.0, "account_engagement": 100.0},
+        {"segment": "smb", "contact_total": 20.0, "account_engagement": 40.0},
+    ]
+
+    response = admin_client.post(
+        "/review/calibration/draft",
+        {
+            "version": active_model.id, "contact_total": "", "account_engagement": "",
+            "segments-TOTAL_FORMS": "2", "segments-INITIAL_FORMS": "2",
+            "segments-0-segment": "enterprise", "segments-0-contact_total": "41.0",
+            "segments-0-account_engagement": "",
+            "segments-1-segment": "smb", "segments-1-contact_total": "",
+            "segments-1-account_engagement": "45",
+        },
+    )  # fmt: skip
+
+    draft = ScoringModelVersion.objects.get(version=active_model.version + 1)
+    assert response.status_code == 302
+    assert draft.document["contact"]["thresholds"]["total"] == 70
+    assert draft.document["segments"][0]["contact"]["thresholds"]["total"] == 41.0
+    assert draft.document["segments"][0]["account"]["thresholds"]["engagement"] == 100
+    assert draft.document["segments"][1]["contact"]["thresholds"]["total"] == 50
+    assert draft.document["segments"][1]["account"]["thresholds"]["engagement"] == 45.0
+
+
+def test_a_draft_for_a_segment_the_version_lacks_is_a_400_and_creates_nothing(
+    admin_client, active_model
+):
+    response = admin_client.post(
+        "/review/calibration/draft",
+        {
+            "version": active_model.id, "segments-TOTAL_FORMS": "1",
+            "segments-INITIAL_FORMS": "1", "segments-0-segment": "enterprise",
+            "segments-0-contact_total": "41",
+        },
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert response.content == b"Cannot create the draft: segments: no segment named 'enterprise'"
+    assert ScoringModelVersion.objects.count() == 1
+
+
+def test_the_api_backtest_has_the_segments(api, segmented_world):
+    response = api.post(
+        "/api/v1/reports/calibration", {"cutoff": T.isoformat(), "horizon_days": 30}, format="json"
+    )
+
+    assert response.status_code == 200
+    segments = response.json()["segments"]
+    assert [(s["segment"], s["contacts"]["recommended"]["threshold"]) for s in segments] == [
+        ("enterprise", 41.0), ("smb", 20.0), (None, 70.0),
+    ]  # fmt: skip
+
+
+def test_the_calibrate_command_prints_each_segments_thresholds(segmented_world):
+    out = io.StringIO()
+
+    call_command("calibrate", "--cutoff", T.isoformat(), "--horizon-days", "30", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    segments = lines[lines.index("segment 'enterprise':") :]
+    assert segments == [
+        "segment 'enterprise':",
+        "  contacts: population 3, converted 2; segments[0].contact.thresholds.total: current 30"
+        " (volume 2, rate 50.0%, captured 50.0%), recommended 41 (volume 1, rate 100.0%,"
+        " captured 50.0%)",
+        "  accounts: population 1, converted 1; segments[0].account.thresholds.engagement:"
+        " current 100 (volume 1, rate 100.0%, captured 100.0%), recommended 100 (volume 1,"
+        " rate 100.0%, captured 100.0%)",
+        "segment 'smb':",
+        "  contacts: population 2, converted 1; segments[1].contact.thresholds.total: current 50"
+        " (volume 1, rate 0.0%, captured 0.0%), recommended 20 (volume 2, rate 50.0%,"
+        " captured 100.0%)",
+        "  accounts: population 1, converted 1; segments[1].account.thresholds.engagement:"
+        " current 40 (volume 1, rate 100.0%, captured 100.0%), recommended 40 (volume 1,"
+        " rate 100.0%, captured 100.0%)",
+        "no segment:",
+        "  contacts: population 1, converted 1; contact.thresholds.total: current 70 (volume 1,"
+        " rate 100.0%, captured 100.0%), recommended 70 (volume 1, rate 100.0%, captured 100.0%)",
+        "  accounts: population 0, converted 0; account.thresholds.engagement: current 150"
+        " (volume 0, rate —, captured —), recommended none reaches the goal",
+    ]

@@ -10,7 +10,7 @@ import pytest
 
 from accounts.models import Account
 from contacts.models import Contact
-from mqa.models import Handoff, ScoringModelVersion
+from mqa.models import AccountScore, ContactScore, Handoff, ScoringModelVersion
 from mqa.models.routing import RejectReason
 from mqa.reports.funnel import REASONS, percentile
 from tests.problems import problem
@@ -134,6 +134,62 @@ def test_the_lead_funnel_groups_by_segment_source_and_version(api, handoffs, gro
     assert body["totals"] == TOTALS
 
 
+def made_in(segment: str | None) -> dict:
+    """A handoff's context as routing stores it: the breakdown names the record's segment."""
+    return {"version": 1, "breakdown": {"segment": segment, "fit": []}}
+
+
+@pytest.fixture
+def segmented_handoffs() -> None:
+    big = Account.objects.create(domain="big.io")
+    small = Account.objects.create(domain="small.io")
+    AccountScore.objects.create(account=big, segment="smb")  # moved since its handoff
+    AccountScore.objects.create(account=small, segment="smb")
+    c1 = Contact.objects.create(email="c1@big.io", account=big)
+    c2 = Contact.objects.create(email="c2@small.io", account=small)
+    c3 = Contact.objects.create(email="c3@gmail.com")
+    ContactScore.objects.create(contact=c1, segment="smb")
+    ContactScore.objects.create(contact=c2, segment="smb")
+    t = at("2026-01-05")
+    lead(c1, t, context=made_in("enterprise"), status="accepted", accepted_at=t, outcome="won")
+    lead(c1, t + timedelta(days=1), context=made_in("enterprise"), status="rejected",
+         reason="timing")  # fmt: skip
+    lead(c2, t, context=made_in(None))  # in no segment then, though smb now
+    lead(c2, t + timedelta(days=2), status="accepted", accepted_at=t)  # made before segments
+    lead(c3, t)  # no score, no segment
+    Handoff.objects.create(kind="account", account=big, created_at=t, context=made_in("enterprise"))
+    Handoff.objects.create(kind="account", account=small, created_at=t)
+
+
+def test_the_funnel_groups_by_the_segment_at_handoff_time(api, segmented_handoffs):
+    leads = api.get("/api/v1/reports/funnel", {"group_by": "segment"})
+    accounts = api.get("/api/v1/reports/funnel", {"kind": "account", "group_by": "segment"})
+
+    assert (leads.status_code, accounts.status_code) == (200, 200)
+    assert [
+        (g["group"], g["stages"]["mql"], g["stages"]["accepted"], g["stages"]["won"], g["rejected"])
+        for g in leads.json()["groups"]
+    ] == [("enterprise", 2, 1, 1, 1), ("smb", 1, 1, 0, 0), (None, 2, 0, 0, 0)]
+    assert [(g["group"], g["stages"]["mqa"]) for g in accounts.json()["groups"]] == [
+        ("enterprise", 1), ("smb", 1),
+    ]  # fmt: skip
+
+
+def test_the_funnel_by_segment_downloads_as_csv_and_is_offered_on_the_page(
+    admin_client, segmented_handoffs
+):
+    download = admin_client.get("/review/funnel.csv", {"kind": "lead", "group_by": "segment"})
+    page = admin_client.get("/review/funnel/", {"kind": "lead", "group_by": "segment"})
+
+    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    assert [(r["group"], r["mql"], r["won"]) for r in rows] == [
+        ("enterprise", "2", "1"), ("smb", "1", "0"), ("", "2", "0"), ("(total)", "5", "1"),
+    ]  # fmt: skip
+    assert page.status_code == 200
+    assert page.context["charts"]["by_group"]["labels"] == ["enterprise", "smb", "(none)"]
+    assert b'<option value="segment" selected>segment</option>' in page.content
+
+
 def test_the_date_range_includes_both_days(api, handoffs):
     march = api.get("/api/v1/reports/funnel", {"from": "2026-03-15", "to": "2026-03-15"}).json()
     before = api.get("/api/v1/reports/funnel", {"from": "2026-03-03", "to": "2026-03-14"}).json()
@@ -199,7 +255,8 @@ def test_the_funnel_downloads_as_csv(api, handoffs):
         ({"group_by": "colour"}, "group_by", '"colour" is not a valid choice.'),
         ({"from": "2026-13-01"}, "from", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."),
         ({"kind": "account", "group_by": "lead_source"}, "group_by",
-         "group_by for account must be one of none, industry, tier, region, model_version, month"),
+         "group_by for account must be one of none, industry, tier, region, model_version, month, "
+         "segment"),
         ({"from": "2026-02-01", "to": "2026-01-01"}, "from", "from must not be after to"),
         ({"format": "xml"}, "format", "format must be json or csv"),
     ],

@@ -1,5 +1,6 @@
 """`manage.py calibrate --cutoff T --horizon-days H [--label won|sql] [--goal f1|rate]`:
-the calibration backtest of the review page, printed (or written as JSON with --json)."""
+the calibration backtest of the review page, printed (or written as JSON with --json); for a
+model with segments, one line per segment and kind: its current and recommended threshold."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ def _aware(text: str) -> datetime:
 
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
+
+
+def _point(p: dict[str, Any] | None) -> str:
+    if p is None:
+        return "none reaches the goal"
+    return (
+        f"{p['threshold']:g} (volume {p['volume']}, rate {_rate(p['conversion_rate'])},"
+        f" captured {_rate(p['captured'])})"
+    )
 
 
 class Command(BaseCommand):
@@ -70,4 +80,14 @@ class Command(BaseCommand):
                     f"{_rate(p['conversion_rate']):>6}  {_rate(p['captured']):>8}  "
                     f"{p['lift'] if p['lift'] is not None else '—':>5}  "
                     f"{p['f1'] if p['f1'] is not None else '—':>6}  {mark}"
+                )
+        for entry in result["segments"]:
+            name = "no segment" if entry["segment"] is None else f"segment {entry['segment']!r}"
+            self.stdout.write(f"{name}:")
+            for kind in ("contacts", "accounts"):
+                summary = entry[kind]
+                self.stdout.write(
+                    f"  {kind}: population {summary['population']}, converted"
+                    f" {summary['converted']}; {summary['threshold']}: current"
+                    f" {_point(summary['current'])}, recommended {_point(summary['recommended'])}"
                 )
