@@ -1,11 +1,16 @@
 """`make bench` (`python -m bench`): the real stack, measured beside floors from the same run.
 
 Environment: SCALE (default 1.0), RUNS (default 3), INGEST_SECONDS (default 60), BENCH_OUT
-(default docs/benchmarks.md; the smoke run writes var/bench/). The database is BENCH_DB
-(default `mqa_bench`) on the PostgreSQL of DATABASE_URL / TEST_DATABASE_URL; Redis database
-BENCH_REDIS_DB (default 14) is the broker; the web server listens on BENCH_PORT (default 8765),
-so two checkouts can bench side by side. BENCH_ONLY=rescore loads the data and measures only
-the full rescore, its floor and their correctness (a short report, for working on the rescore).
+(default docs/benchmarks.md; the smoke run writes var/bench/benchmarks.md). The database is
+BENCH_DB (default `mqa_bench`) on the PostgreSQL of DATABASE_URL / TEST_DATABASE_URL; Redis
+database BENCH_REDIS_DB (default 14) is the broker; the web server listens on BENCH_PORT
+(default 8765) and the stack logs to var/bench/logs-<port>/, so two runs can bench side by side
+with those three apart. BENCH_ONLY=rescore loads the data and measures only the full rescore
+(segmented and unsegmented), its floor and their correctness: a short report, for working on
+the rescore, in var/bench/only-rescore.md.
+
+The full rescore is measured for the shipped model, segments and all, and for the same
+document without segments, interleaved on the same data (`rescores_interleaved`).
 """
 
 from __future__ import annotations
@@ -18,16 +23,18 @@ from typing import Any
 
 from bench.floors import copy_floor, sql_floor
 from bench.measure import (
-    check_correctness,
     load_process,
     machine,
     rescore_over_http,
+    rescores_interleaved,
     spread,
     wait_drained,
 )
+from bench.report import SEGMENTS_GOAL, segments_ratio
 from bench.settings import (
     BASE,
     INGEST_SECONDS,
+    LOGS,
     ONLY,
     OUT,
     READS,
@@ -68,7 +75,7 @@ def main() -> None:
     )
     from bench import data
 
-    stack = Stack(url, ROOT / "var" / "bench" / "logs")
+    stack = Stack(url, LOGS)
     stack.start()
     try:
         growth_scale = SCALE / 10
@@ -80,20 +87,29 @@ def main() -> None:
         started = time.monotonic()
         with connect(url) as conn:
             results["counts"] = data.load(conn, SCALE, datetime.now(UTC))
+            results["bands"] = data.employee_bands(conn)
         results["load_seconds"] = time.monotonic() - started
         log(f"loaded {results['counts']} in {results['load_seconds']:.1f} s")
         sampler = MemorySampler(stack)
         sampler.start()
-        results["rescore"] = spread([rescore_over_http(key) for _ in range(RUNS)])
+        rescores = rescores_interleaved(key, url, RUNS)
         sampler.running = False
+        results["rescore_first"] = rescores["first"]
+        # The full rescore's figure is the shipped model's, segments and all.
+        results["rescore"] = rescores["segmented"]
+        results["rescore_unsegmented"] = rescores["unsegmented"]
         results["memory_peak_mib"] = {
             role: round(rss / 2**20) for role, rss in sampler.peak.items()
         }
-        log(f"rescore: {results['rescore']}, memory {results['memory_peak_mib']}")
+        log(
+            f"rescore segmented {results['rescore']}, unsegmented {results['rescore_unsegmented']}, "
+            f"memory {results['memory_peak_mib']}"
+        )
         results["rescore_floor"] = spread([sql_floor(url) for _ in range(RUNS)])
         log(f"SQL floor: {results['rescore_floor']}")
-        results["correct"] = check_correctness(url)
-        log(f"correctness: {results['correct']}")
+        checks = rescores["correct"].values()
+        results["correct"] = (sum(ok for ok, _ in checks), sum(total for _, total in checks))
+        log(f"correctness (both models): {results['correct']}")
         if ONLY == "rescore":
             rescore_only_report(results)
             return
@@ -191,18 +207,30 @@ def main() -> None:
 
 
 def rescore_only_report(results: dict[str, Any]) -> None:
-    """BENCH_ONLY=rescore: every run's figure (the first publish scores from nothing, the
-    later ones republish the same document), the floor, memory and correctness."""
+    """BENCH_ONLY=rescore: the first publish after the load, every run's figure of the
+    segmented and the unsegmented model (interleaved), the floor, memory and correctness."""
     rescore, floor = results["rescore"], results["rescore_floor"]
+    plain = results["rescore_unsegmented"]
+    segments = segments_ratio(rescore, plain)
+
+    def runs(s: dict[str, Any]) -> str:
+        return (
+            f"{', '.join(f'{v:.2f}' for v in s['values'])}; median {s['median']:.2f} "
+            f"({s['min']:.2f}–{s['max']:.2f}, {s['runs']} runs)"
+        )
+
     lines = [
         f"# Rescore only, scale {results['scale']} ({results['started']})",
         "",
-        f"data: {results['counts']}",
-        f"rescore runs (s): {', '.join(f'{v:.2f}' for v in rescore['values'])}; "
-        f"median {rescore['median']:.2f}",
-        f"SQL floor runs (s): {', '.join(f'{v:.2f}' for v in floor['values'])}; "
-        f"median {floor['median']:.2f}",
-        f"ratio (median ÷ median): {rescore['median'] / floor['median']:.1f}×",
+        f"data: {results['counts']}; accounts by segment: {results['bands']}",
+        f"first publish after the load (unsegmented, not counted): {results['rescore_first']:.2f} s",
+        f"rescore runs, shipped model with segments (s): {runs(rescore)}",
+        f"rescore runs, same document without segments (s): {runs(plain)}",
+        f"segmented ÷ unsegmented (median ÷ median): {segments['ratio']:.2f}× "
+        f"(run by run: {', '.join(f'{r:.2f}' for r in segments['pairs'])}); "
+        f"goal ≤ {SEGMENTS_GOAL}×: {'met' if segments['met'] else 'NOT MET'}",
+        f"SQL floor runs (s): {runs(floor)}",
+        f"ratio to the floor (segmented median ÷ median): {rescore['median'] / floor['median']:.1f}×",
         f"memory peak (MiB): {results['memory_peak_mib']}",
         f"correct samples: {results['correct'][0]} of {results['correct'][1]}",
         "",

@@ -154,3 +154,14 @@ def load(conn: psycopg.Connection[Any], scale: float, now: datetime) -> dict[str
         cur.execute("ANALYZE")
     conn.commit()
     return n
+
+
+def employee_bands(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Accounts per segment of the shipped model (`mqa/default_model.json`): SMB under 200
+    employees, Enterprise from 2,000, and between them none (the top-level model)."""
+    smb, neither, enterprise = conn.execute(
+        "SELECT count(*) FILTER (WHERE employee_count < 200), "
+        "count(*) FILTER (WHERE employee_count >= 200 AND employee_count < 2000), "
+        "count(*) FILTER (WHERE employee_count >= 2000) FROM accounts_account"
+    ).fetchone() or (0, 0, 0)
+    return {"SMB": smb, "none": neither, "Enterprise": enterprise}

@@ -17,7 +17,7 @@ from typing import Any
 
 import psutil
 
-from bench.settings import BASE, ROOT, SOURCE_URL, connect
+from bench.settings import BASE, ROOT, SOURCE_URL, connect, log
 from bench.stack import stack_env
 
 
@@ -29,10 +29,22 @@ def api(key: str) -> Any:
     return session
 
 
-def rescore_over_http(key: str) -> float:
-    """Import the default model as a draft, publish it, wait for the rescore to finish."""
+def shipped_model(*, segments: bool = True) -> dict[str, Any]:
+    """The shipped default model's document; with `segments=False`, the same document with
+    its `segments` removed (every record scored by the top-level model), renamed to say so."""
+    document: dict[str, Any] = json.loads((ROOT / "mqa" / "default_model.json").read_text())
+    if not segments:
+        document.pop("segments", None)
+        document["name"] = f"{document['name']} (no segments)"
+    return document
+
+
+def rescore_over_http(key: str, document: dict[str, Any] | None = None) -> float:
+    """Import `document` (the shipped default model unless given) as a draft, publish it,
+    wait for the rescore to finish."""
     session = api(key)
-    document = json.loads((ROOT / "mqa" / "default_model.json").read_text())
+    if document is None:
+        document = shipped_model()
     draft = session.post(f"{BASE}/api/v1/scoring-models", json=document).json()
     started = time.monotonic()
     assert (
@@ -49,6 +61,37 @@ def rescore_over_http(key: str) -> float:
         ):
             return time.monotonic() - started
         time.sleep(0.1)
+
+
+def rescores_interleaved(key: str, url: str, runs: int) -> dict[str, Any]:
+    """The full rescore of the shipped model (with its segments) and of the same document
+    without segments, on the same data in the same run, interleaved — segmented, unsegmented,
+    segmented, … `runs` of each — so that whatever else the machine does falls on both alike.
+
+    A first publish (the unsegmented document, timed apart) scores the freshly loaded data: it
+    starts on a cold cache and changes nearly every status from `none`. After it each publish
+    changes the same records, those the two models decide differently. Sampled scores are
+    checked against the pure engine with each model active: after the last segmented run and
+    after the last unsegmented one.
+    """
+    segmented, unsegmented = shipped_model(), shipped_model(segments=False)
+    first = rescore_over_http(key, unsegmented)
+    log(f"first publish after the load (unsegmented): {first:.2f} s")
+    seconds: dict[str, list[float]] = {"segmented": [], "unsegmented": []}
+    correct: dict[str, tuple[int, int]] = {}
+    for run in range(runs):
+        for name, document in (("segmented", segmented), ("unsegmented", unsegmented)):
+            seconds[name].append(rescore_over_http(key, document))
+            log(f"rescore {run + 1}/{runs}, {name}: {seconds[name][-1]:.2f} s")
+            if run == runs - 1:
+                correct[name] = check_correctness(url)
+                log(f"correctness with the {name} model: {correct[name]}")
+    return {
+        "first": first,
+        "segmented": spread(seconds["segmented"]),
+        "unsegmented": spread(seconds["unsegmented"]),
+        "correct": correct,
+    }
 
 
 def load_process(mode: str, **args: Any) -> dict[str, Any]:
@@ -98,7 +141,8 @@ def check_correctness(url: str, samples: int = 25) -> tuple[int, int]:
 
 def scores_against_the_engine(*, contact_ids: list[int], account_ids: list[int]) -> dict[str, Any]:
     """Stored scores of these (scored) records against a fresh recompute by the pure engine,
-    as of when each was computed: how many were checked, how many differ, and a few samples.
+    as of when each was computed: how many were checked, how many differ (fit, engagement,
+    status or segment; accounts also their committee counts), and a few samples.
     Scores compare within 0.01 (SPEC §4: sums may differ in their last bits). Needs Django
     set up on the stack's database."""
     from contacts.models import Contact
@@ -129,6 +173,7 @@ def scores_against_the_engine(*, contact_ids: list[int], account_ids: list[int])
                     result.fit != stored.fit
                     or abs(result.engagement - stored.engagement) > 0.01
                     or result.status != stored.status
+                    or result.segment != stored.segment
                 ):
                     _wrong(figures, "contacts_wrong", contact.email, stored, result)
     account_scores = AccountScore.objects.filter(account_id__in=account_ids).values_list(
@@ -154,6 +199,7 @@ def scores_against_the_engine(*, contact_ids: list[int], account_ids: list[int])
                 or rollup.status != kept.status
                 or rollup.engaged_contacts != kept.engaged_contacts
                 or rollup.mql_contacts != kept.mql_contacts
+                or rollup.segment != kept.segment
             ):
                 _wrong(figures, "accounts_wrong", account.domain, kept, rollup)
     figures["wrong_samples"] = figures["wrong_samples"][:5]
@@ -172,8 +218,8 @@ def _wrong(figures: dict[str, Any], counter: str, name: str, stored: Any, fresh:
     figures["wrong_samples"].append(
         {
             "record": name,
-            "stored": [stored.fit, stored.engagement, stored.status],
-            "recomputed": [fresh.fit, fresh.engagement, fresh.status],
+            "stored": [stored.fit, stored.engagement, stored.status, stored.segment],
+            "recomputed": [fresh.fit, fresh.engagement, fresh.status, fresh.segment],
         }
     )
 

@@ -15,14 +15,27 @@ SCALE = float(os.environ.get("SCALE", "1.0"))
 SMOKE = SCALE <= 0.01
 RUNS = int(os.environ.get("RUNS", "1" if SMOKE else "3"))
 INGEST_SECONDS = float(os.environ.get("INGEST_SECONDS", "4" if SMOKE else "60"))
+ONLY = os.environ.get("BENCH_ONLY", "")
+# Only a full run writes the published report: a smoke run or a BENCH_ONLY run would replace it
+# with figures of another kind.
 OUT = Path(
     os.environ.get(
-        "BENCH_OUT", ROOT / ("var/bench/benchmarks.md" if SMOKE else "docs/benchmarks.md")
+        "BENCH_OUT",
+        ROOT
+        / (
+            "var/bench/benchmarks.md"
+            if SMOKE
+            else f"var/bench/only-{ONLY}.md"
+            if ONLY
+            else "docs/benchmarks.md"
+        ),
     )
 )
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 DATABASE = os.environ.get("BENCH_DB", "mqa_bench")
-ONLY = os.environ.get("BENCH_ONLY", "")
+# Per port, so two runs in one checkout (BENCH_PORT, BENCH_DB, BENCH_REDIS_DB apart) do not
+# share log files or beat's schedule file.
+LOGS = ROOT / "var" / "bench" / f"logs-{PORT}"
 BASE = f"http://127.0.0.1:{PORT}"
 # Reads are served by a pool of their own, as a reverse proxy would route them in production
 # (`/api/v1/accounts/*/readiness` → the read pool): ingest bodies keep the write pool's
