@@ -58,6 +58,8 @@ def main() -> None:
         page.click("#new-draft")
         page.wait_for_selector("#rule-editor")
         page.screenshot(path=OUT / "rule-editor.png")
+        # The first segment: what it overrides, what it inherits.
+        page.locator("#segment-0").screenshot(path=OUT / "rule-editor-segment.png")
         browser.close()
 
 
