@@ -153,8 +153,10 @@ def test_the_report_names_file_row_and_field(tmp_path, capsys):
         call_command("import_csv", str(path), stdout=StringIO(), stderr=err)
 
     assert err.getvalue().splitlines() == [
-        "rejected: accounts.csv row 4: employee_count: 'many' is not an integer",
-        "rejected: leads.csv row 4: occurred_at: 'yesterday' is not an ISO 8601 date or time",
+        "rejected: accounts.csv: employee_count: is not an integer — 1 row (first: 4); "
+        "values: 'many' (1)",
+        "rejected: leads.csv: occurred_at: is not an ISO 8601 date or time — 1 row (first: 4); "
+        "values: 'yesterday' (1)",
     ]
     assert nothing_stored()
 
@@ -169,7 +171,8 @@ def test_skip_invalid_stores_the_valid_rows_and_reports_the_rest(tmp_path):
         in out.splitlines()
     )
     assert err.splitlines() == [
-        "rejected: leads.csv row 4: occurred_at: 'yesterday' is not an ISO 8601 date or time"
+        "rejected: leads.csv: occurred_at: is not an ISO 8601 date or time — 1 row (first: 4); "
+        "values: 'yesterday' (1)"
     ]
     assert EngagementEvent.objects.count() == 2
     assert Contact.objects.count() == 3  # L3's contact row itself is valid
@@ -189,9 +192,12 @@ def test_naive_times_need_the_mapping_timezone(tmp_path):
     with pytest.raises(CommandError, match="3 rows rejected"):
         call_command("import_csv", str(files(tmp_path, mapping)), stdout=StringIO(), stderr=err)
 
-    assert err.getvalue().splitlines()[0] == (
-        'rejected: leads.csv row 2: occurred_at: has no time zone (set "timezone" in the mapping)'
-    )
+    assert err.getvalue().splitlines() == [
+        'rejected: leads.csv: occurred_at: has no time zone (set "timezone" in the mapping) '
+        "— 2 rows (first: 2, 3); values: '2026-01-10 09:30:00' (1), '2026-01-11' (1)",
+        'rejected: deals.csv: at: has no time zone (set "timezone" in the mapping) '
+        "— 1 row (first: 2); values: '2026-02-01 12:00:00' (1)",
+    ]
     assert nothing_stored()
 
 
@@ -244,7 +250,7 @@ def test_a_column_missing_from_the_file_is_reported(tmp_path):
         )
 
     assert err.getvalue().splitlines() == [
-        "rejected: deals.csv row 1: lead_id: is not a column of the file"
+        "rejected: deals.csv: lead_id: is not a column of the file — 1 row (first: 1)"
     ]
     assert nothing_stored()
 
@@ -299,3 +305,84 @@ def test_importing_the_same_outcomes_again_adds_nothing_and_the_funnel_stays(tmp
     assert "outcomes: 3 rows read; created 0, updated 0, unchanged 3" in out.splitlines()
     assert handoff_rows() == rows
     assert api.get("/api/v1/reports/funnel").json() == funnel
+
+
+COUNTRY_LEADS = "lead_id,first_contact,origin,page,country\n" + "".join(
+    f"L{n},2026-01-{n:02},ads,p-1,{country}\n"
+    for n, country in enumerate(
+        ["Germany", "DE", "Germany", "Germany", "France", "Germany", "Germany", "Germany"], 1
+    )
+)
+
+
+def country_mapping() -> dict:
+    mapping = json.loads(json.dumps(MAPPING))
+    mapping["contacts"]["columns"]["country"] = "country"
+    return mapping
+
+
+def test_errors_are_grouped_by_field_and_message_with_counts_and_first_rows(tmp_path):
+    # given 7 country names where codes belong (6 'Germany', 1 'France') and one bad size
+    path = files(
+        tmp_path,
+        country_mapping(),
+        leads=COUNTRY_LEADS,
+        accounts=ACCOUNTS + "gamma.io,Gamma,many,no\n",
+    )
+    err = StringIO()
+
+    # when it is imported
+    with pytest.raises(CommandError) as refused:
+        call_command("import_csv", str(path), stdout=StringIO(), stderr=err)
+
+    # then one line per field and message, biggest first, with its count, first rows and values
+    assert err.getvalue().splitlines() == [
+        "rejected: leads.csv: country: must be an ISO 3166 alpha-2 code such as 'DE' "
+        "— 7 rows (first: 2, 4, 5, 6, 7, …); values: 'Germany' (6), 'France' (1)",
+        "rejected: accounts.csv: employee_count: is not an integer — 1 row (first: 4); "
+        "values: 'many' (1)",
+    ]
+    assert str(refused.value) == (
+        "8 rows rejected: nothing was imported (fix them, or use --skip-invalid to import the rest)"
+    )
+    assert nothing_stored()
+
+
+def test_missing_files_are_listed_first_with_the_folder_searched(tmp_path):
+    # given a mapping whose outcomes file is not there, and rows with errors
+    mapping = country_mapping()
+    mapping["outcomes"]["file"] = "won.csv"
+    path = files(tmp_path, mapping, leads=COUNTRY_LEADS)
+    err = StringIO()
+
+    # when it is imported, even with --skip-invalid
+    with pytest.raises(CommandError) as refused:
+        call_command("import_csv", str(path), "--skip-invalid", stdout=StringIO(), stderr=err)
+
+    # then the missing file comes first, naming the folder, and nothing is stored
+    assert err.getvalue().splitlines() == [
+        f"missing file: won.csv (searched {tmp_path.resolve()})",
+        "rejected: leads.csv: country: must be an ISO 3166 alpha-2 code such as 'DE' "
+        "— 7 rows (first: 2, 4, 5, 6, 7, …); values: 'Germany' (6), 'France' (1)",
+    ]
+    assert str(refused.value) == "1 file missing, 7 rows rejected: nothing was imported"
+    assert nothing_stored()
+
+
+def test_a_missing_file_is_searched_in_the_data_dir(tmp_path):
+    path = files(tmp_path)
+    elsewhere = tmp_path / "data"
+    elsewhere.mkdir()
+    err = StringIO()
+
+    with pytest.raises(CommandError, match="3 files missing, 0 rows rejected"):
+        call_command(
+            "import_csv", str(path), "--data-dir", str(elsewhere), stdout=StringIO(), stderr=err
+        )
+
+    assert err.getvalue().splitlines() == [
+        f"missing file: accounts.csv (searched {elsewhere.resolve()})",
+        f"missing file: leads.csv (searched {elsewhere.resolve()})",
+        f"missing file: deals.csv (searched {elsewhere.resolve()})",
+    ]
+    assert nothing_stored()

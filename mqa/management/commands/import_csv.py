@@ -11,14 +11,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mqa.imports.mapping import MappingError, mapping_parse
 from mqa.services.csv_import import csv_import
 
-SHOWN = 50
+SHOWN = 30  # error groups printed; the rest are summed up in one line
 
 
 class Command(BaseCommand):
     help = (
         "Import accounts, contacts, events, signals and outcomes from CSV files described by a "
-        "mqa.csv-mapping/v1 JSON file (see mqa/imports/mapping.py). Any rejected row means "
-        "nothing is stored, unless --skip-invalid."
+        "mqa.csv-mapping/v1 JSON file (see mqa/imports/mapping.py). A missing file or any "
+        "rejected row means nothing is stored, unless --skip-invalid (rows only)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,14 +54,27 @@ class Command(BaseCommand):
         for name, rows in report.rows.items():
             result = report.results.get(name)
             done = ", ".join(f"{k} {v}" for k, v in result.items()) if result else "nothing stored"
-            self.stdout.write(f"{name}: {rows} rows read; {done}")
-        for row in report.rejected[:SHOWN]:
-            self.stderr.write(f"rejected: {row}")
-        if len(report.rejected) > SHOWN:
-            self.stderr.write(f"... and {len(report.rejected) - SHOWN} more rejected rows")
+            filtered = report.filtered.get(name)
+            left = f", {filtered} filtered out" if filtered else ""
+            self.stdout.write(f"{name}: {rows} rows read{left}; {done}")
+        for missing in report.missing:
+            self.stderr.write(str(missing))
+        groups = report.groups()
+        for group in groups[:SHOWN]:
+            self.stderr.write(f"rejected: {group}")
+        if len(groups) > SHOWN:
+            rest = sum(g.rows for g in groups[SHOWN:])
+            self.stderr.write(f"... and {len(groups) - SHOWN} more kinds of error ({rest:,} rows)")
+        rejected = f"{report.rejected_rows:,} rows rejected"
         if not report.stored:
+            files = len(report.missing)
+            if files:
+                raise CommandError(
+                    f"{files} {'file' if files == 1 else 'files'} missing, {rejected}: "
+                    "nothing was imported"
+                )
             raise CommandError(
-                f"{len(report.rejected)} rows rejected: nothing was imported "
+                f"{rejected}: nothing was imported "
                 "(fix them, or use --skip-invalid to import the rest)"
             )
-        self.stdout.write(f"imported; {len(report.rejected)} rows rejected")
+        self.stdout.write(f"imported; {rejected}")
