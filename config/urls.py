@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
 from contacts.api import views as contacts
-from mqa.api import reports
+from mqa.api import learning, reports
 from mqa.api import views as mqa
 from mqa.http import problems
 from mqa.ops import views as ops
@@ -35,6 +35,7 @@ api = [
     path("pipeline", mqa.PipelineView.as_view()),
     path("reports/funnel", reports.FunnelReportView.as_view()),
     path("reports/calibration", reports.CalibrationBacktestView.as_view()),
+    path("reports/calibration/suggestion", learning.CalibrationSuggestionView.as_view()),
 ]
 
 # The Segment/RudderStack Tracking API (SPEC §9): point a source's data plane URL here.

@@ -69,6 +69,7 @@ BODIES: dict[str, Any] = {
     "handoff_reject": {"reason": "timing", "note": ""},
     "handoff_outcome": {"outcome": "won"},
     "reports_calibration_backtest": {"cutoff": NOW.isoformat(), "horizon_days": 30},
+    "reports_calibration_suggestion": {"cutoff": NOW.isoformat(), "horizon_days": 30},
     **{
         f"tracking_{kind}": {
             "messageId": "m1",

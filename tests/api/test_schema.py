@@ -65,6 +65,7 @@ def test_the_schema_lists_every_endpoint():
         "/api/v1/routing",
         "/api/v1/pipeline",
         "/api/v1/reports/calibration",
+        "/api/v1/reports/calibration/suggestion",
         "/api/v1/reports/funnel",
         "/api/v1/scoring-models",
         "/api/v1/scoring-models/active",

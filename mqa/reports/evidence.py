@@ -1,0 +1,239 @@
+"""Per-rule evidence: which of a model's rules predict conversion, and which attribute values
+with signal no rule uses (issue 16).
+
+Over a backtest's contacts as rule rows (`mqa.reports.features`), for every fit rule,
+engagement rule and disqualifier of the model (in any segment): how many records it matched
+(an engagement rule: earned any points), how many of them converted, their conversion rate
+against the rest, the lift over the base rate, a Wilson 95% interval of the matched rate and
+the share of all conversions it touches. Rates and lifts are computed from the exact counts
+(fractions) and rounded once, to 4 decimals, on the way out.
+
+Evidence is *weak* when fewer than `min_support` records matched or the interval includes the
+base rate; a suggestion leaves such rules at their points.
+
+Everything but `learning_rows_get` (the one selector, which reads the database) is a pure
+function of its arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from django.db.models import Q
+
+from contacts.models import Contact, EngagementEvent
+from mqa.models import ScoringModelVersion
+from mqa.reports.backtest import LABELS, BacktestError, _first_conversions, _label
+from mqa.reports.features import RuleRow, attributes_of, rule_row
+from mqa.scoring.operators import evaluate
+from mqa.scoring.segments import account_models, contact_models
+from mqa.scoring.types import Condition, ScoringModel
+from mqa.selectors import scoring_model_of
+from mqa.services.dry_run import contacts_scored
+from mqa.services.facts import contact_facts
+
+Z95 = 1.959963984540054
+MIN_SUPPORT = 30
+MIN_LIFT = 1.5
+
+
+def _round(value: Fraction | float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _ratio(hits: int, n: int) -> Fraction | None:
+    return Fraction(hits, n) if n else None
+
+
+def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval of `hits / n` (None for n = 0)."""
+    if n == 0:
+        return None
+    p = hits / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _figures(
+    matched: Sequence[RuleRow], hits_total: int, n_total: int, min_support: int
+) -> dict[str, Any]:
+    n = len(matched)
+    hits = sum(1 for r in matched if r.converted)
+    base = _ratio(hits_total, n_total)
+    rate = _ratio(hits, n)
+    rest = _ratio(hits_total - hits, n_total - n)
+    interval = wilson(hits, n)
+    if n < min_support:
+        weak: str | None = f"only {n} records matched (fewer than {min_support})"
+    elif interval and base is not None and interval[0] <= base <= interval[1]:
+        weak = "its 95% interval includes the base rate"
+    else:
+        weak = None
+    return {
+        "matched": n,
+        "converted": hits,
+        "conversion_rate": _round(rate),
+        "rest_conversion_rate": _round(rest),
+        "lift": _round(rate / base) if rate is not None and base else None,
+        "interval": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
+        "conversion_share": _round(_ratio(hits, hits_total)),
+        "weak": weak,
+    }
+
+
+def rule_labels(model: ScoringModel) -> list[tuple[str, str]]:
+    """(kind, label) of every contact rule of the model, document order, top level first."""
+    seen: dict[tuple[str, str], None] = {}
+    for contact in contact_models(model):
+        for fit in contact.fit_rules:
+            seen[("fit", fit.label)] = None
+        for rule in contact.engagement_rules:
+            seen[("engagement", rule.label)] = None
+        for disqualifier in contact.disqualifiers:
+            seen[("disqualifier", disqualifier.reason)] = None
+    return list(seen)
+
+
+def _matcher(kind: str, label: str) -> Callable[[RuleRow], bool]:
+    if kind == "fit":
+        return lambda r: label in r.fit
+    if kind == "engagement":
+        return lambda r: r.engagement.get(label, 0.0) > 0
+    return lambda r: label in r.disqualifiers
+
+
+def rule_evidence(
+    model: ScoringModel, rows: Sequence[RuleRow], *, min_support: int = MIN_SUPPORT
+) -> list[dict[str, Any]]:
+    """Every rule's evidence, highest lift first (rules that matched nothing last)."""
+    hits_total = sum(1 for r in rows if r.converted)
+    out = []
+    for kind, label in rule_labels(model):
+        matches = _matcher(kind, label)
+        matched = [r for r in rows if matches(r)]
+        out.append(
+            {"kind": kind, "rule": label, **_figures(matched, hits_total, len(rows), min_support)}
+        )
+    return sorted(out, key=lambda e: (e["lift"] is None, -(e["lift"] or 0.0)))
+
+
+def _conditions(model: ScoringModel) -> list[Condition]:
+    """Every condition of a contact fit rule or disqualifier, and of an account one read as
+    the contact's `account.` attribute."""
+    out = []
+    for contact in contact_models(model):
+        out += [rule.condition for rule in contact.fit_rules]
+        out += [d.condition for d in contact.disqualifiers]
+    for account in account_models(model):
+        for c in [r.condition for r in account.fit_rules] + [
+            d.condition for d in account.disqualifiers
+        ]:
+            out.append(Condition(f"account.{c.attribute}", c.op, c.value))
+    return out
+
+
+def _used(conditions: Iterable[Condition], attribute: str, value: str) -> bool:
+    return any(c.attribute == attribute and evaluate(c.op, value, c.value) for c in conditions)
+
+
+def unused_values(
+    model: ScoringModel,
+    rows: Sequence[RuleRow],
+    *,
+    min_support: int = MIN_SUPPORT,
+    min_lift: float = MIN_LIFT,
+) -> list[dict[str, Any]]:
+    """Attribute values with at least `min_support` records, a lift of at least `min_lift`
+    and an interval above the base rate that no rule's condition on the attribute matches,
+    highest lift first."""
+    hits_total = sum(1 for r in rows if r.converted)
+    if not hits_total:
+        return []
+    groups: dict[tuple[str, str], list[RuleRow]] = {}
+    for row in rows:
+        for attribute, value in row.attributes.items():
+            groups.setdefault((attribute, value), []).append(row)
+    conditions = _conditions(model)
+    base = Fraction(hits_total, len(rows))
+    out = []
+    for (attribute, value), matched in groups.items():
+        hits = sum(1 for r in matched if r.converted)
+        lift = Fraction(hits, len(matched)) / base
+        interval = wilson(hits, len(matched))
+        if (
+            len(matched) < min_support
+            or lift < Fraction(min_lift)
+            or interval is None
+            or interval[0] <= base
+            or _used(conditions, attribute, value)
+        ):
+            continue
+        figures = _figures(matched, hits_total, len(rows), min_support)
+        out.append(
+            {
+                "attribute": attribute,
+                "value": value,
+                **figures,
+                "text": (
+                    f"`{attribute} = {value}`: {float(lift):.1f}× lift, "
+                    f"{len(matched)} leads, no rule"
+                ),
+            }
+        )
+    return sorted(out, key=lambda e: (-e["lift"], e["attribute"], e["value"]))
+
+
+@dataclass(frozen=True)
+class Learning:
+    version: ScoringModelVersion
+    model: ScoringModel
+    rows: list[RuleRow]
+
+
+def learning_rows_get(
+    *, cutoff: datetime, horizon_days: int, label: str = "won", version_id: int | None = None
+) -> Learning:
+    """The backtest's contact population as rule rows (active version unless `version_id`)."""
+    if label not in LABELS:
+        raise BacktestError("label", f"label must be one of {', '.join(LABELS)}")
+    if horizon_days < 1:
+        raise BacktestError("horizon_days", "must be at least 1")
+    versions = ScoringModelVersion.objects.all()
+    version = (
+        versions.filter(pk=version_id).first()
+        if version_id is not None
+        else versions.filter(state=ScoringModelVersion.State.ACTIVE).first()
+    )
+    if version is None:
+        raise BacktestError(
+            "version", "no such scoring model version" if version_id else "no active model"
+        )
+    model = scoring_model_of(version)
+    end = cutoff + timedelta(days=horizon_days)
+    converted_contacts, _ = _first_conversions(label)
+    existing = Contact.objects.filter(
+        Q(created_at__lt=cutoff)
+        | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
+    )
+    rows = []
+    for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
+        converted = _label(converted_contacts.get(contact.id), cutoff, end)
+        if converted is None:
+            continue
+        rows.append(
+            rule_row(
+                model,
+                result,
+                key=contact.email,
+                converted=converted,
+                attributes=attributes_of(contact_facts(contact)),
+            )
+        )
+    return Learning(version=version, model=model, rows=rows)
