@@ -17,6 +17,7 @@ from mqa.api.auth import scope
 from mqa.api.common import AUTH_RESPONSES, ApiView, problem
 from mqa.http.problems import invalid_field, invalid_fields
 from mqa.reports.backtest import GOALS, LABELS, BacktestError, calibration_backtest
+from mqa.reports.calibration import MAX_INTERVAL_WIDTH
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
 
@@ -151,6 +152,20 @@ class BacktestIn(serializers.Serializer):
     version = serializers.IntegerField(
         required=False, help_text="a model version id; default: active"
     )
+    min_conversions = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="recommend nothing from fewer conversions; default: the server's setting (30)",
+    )
+    max_interval_width = serializers.FloatField(
+        required=False,
+        min_value=0.0001,
+        max_value=1,
+        help_text=(
+            "recommend nothing when the 95% Wilson interval of the conversion rate at the "
+            f"recommended point is wider; default {MAX_INTERVAL_WIDTH}"
+        ),
+    )
 
 
 class CalibrationBacktestView(ApiView):
@@ -168,7 +183,13 @@ class CalibrationBacktestView(ApiView):
             "recommended threshold for the goal (`f1`, or `rate` with `target_rate`). For a "
             "model with segments, `segments` holds the same per segment (then no segment), "
             "each judged by its own thresholds, with the path its threshold is written to "
-            "(`segments[i].contact.thresholds.total`, `contact.thresholds.total` for none)."
+            "(`segments[i].contact.thresholds.total`, `contact.thresholds.total` for none). "
+            "Each floor (`floors.fit_floor`, `floors.engagement_floor`) has its own "
+            "recommendation. Guardrails: no recommendation (`recommended` null, `refused` the "
+            "reason) from fewer than `min_conversions` conversions or when the 95% Wilson "
+            "interval of the conversion rate at the recommended point is wider than "
+            "`max_interval_width`. `left_out` counts the records outside the population and "
+            "why (created after the cut-off, converted before it)."
         ),
         responses={
             200: OpenApiTypes.OBJECT,
@@ -189,6 +210,8 @@ class CalibrationBacktestView(ApiView):
                 goal=data["goal"],
                 target_rate=data.get("target_rate"),
                 version_id=data.get("version"),
+                min_conversions=data.get("min_conversions"),
+                max_interval_width=data.get("max_interval_width", MAX_INTERVAL_WIDTH),
             )
         except BacktestError as error:
             raise invalid_field(error.field, str(error)) from error

@@ -19,6 +19,15 @@ happened before T, label who converted within the horizon after T, and summarise
   moving that segment's threshold from its current effective value, with the document path
   a recommendation would be written to (`segments[i].contact.thresholds.total`, or the top
   level's `contact.thresholds.total` for no segment; the same for the account engagement).
+* Guardrails (`mqa.reports.calibration.guarded`): no summary recommends a threshold or floor
+  from fewer than `min_conversions` conversions among its records (default the setting
+  `MQA_CALIBRATION_MIN_CONVERSIONS`, 30) or when the 95% interval of the conversion rate at
+  the recommended point is wider than `max_interval_width` (default 0.2); `refused` says why.
+* `left_out` counts the records outside the population and why: `created_after_cutoff`
+  (contacts created at or after T with no event before it; accounts created at or after T
+  with no contact of the population and no signal before it) and `converted_before_cutoff`.
+  No record is left out for want of a label: one with no outcome in the horizon (or a later
+  one) is a record that did not convert.
 """
 
 from __future__ import annotations
@@ -28,12 +37,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Min, Q
 
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.models import Handoff, ScoringModelVersion
-from mqa.reports.calibration import Scored, calibration_summary
+from mqa.reports.calibration import MAX_INTERVAL_WIDTH, Scored, calibration_summary
 from mqa.reports.funnel import REACHES
 from mqa.scoring import CommitteeMember
 from mqa.scoring.segments import account_model, contact_model
@@ -112,8 +122,7 @@ def _by_segment(
     accounts: Sequence[Scored],
     *,
     own: Callable[[Scored], ContactThresholds],
-    goal: str,
-    target_rate: float | None,
+    summary: Callable[..., dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """One summary per segment of the model (document order), then no segment; none at all
     when the model has no segments (the overall summaries are then exactly no segment's)."""
@@ -133,21 +142,12 @@ def _by_segment(
                 "index": index,
                 "contacts": {
                     "threshold": f"{prefix}contact.thresholds.total",
-                    **calibration_summary(
-                        mine,
-                        current=t.total,
-                        goal=goal,
-                        target_rate=target_rate,
-                        floors=_contact_floors(mine, t, own),
-                    ),
+                    **summary(mine, current=t.total, floors=_contact_floors(mine, t, own)),
                 },
                 "accounts": {
                     "threshold": f"{prefix}account.thresholds.engagement",
-                    **calibration_summary(
-                        its_accounts,
-                        current=account_model(model, segment).thresholds.engagement,
-                        goal=goal,
-                        target_rate=target_rate,
+                    **summary(
+                        its_accounts, current=account_model(model, segment).thresholds.engagement
                     ),
                 },
             }
@@ -172,7 +172,11 @@ def calibration_backtest(
     goal: str = "f1",
     target_rate: float | None = None,
     version_id: int | None = None,
+    min_conversions: int | None = None,
+    max_interval_width: float = MAX_INTERVAL_WIDTH,
 ) -> dict[str, Any]:
+    if min_conversions is None:
+        min_conversions = settings.MQA_CALIBRATION_MIN_CONVERSIONS
     if label not in LABELS:
         raise BacktestError("label", f"label must be one of {', '.join(LABELS)}")
     if goal not in GOALS:
@@ -181,6 +185,10 @@ def calibration_backtest(
         raise BacktestError("target_rate", "goal 'rate' needs a target_rate in (0, 1]")
     if horizon_days < 1:
         raise BacktestError("horizon_days", "must be at least 1")
+    if min_conversions < 1:
+        raise BacktestError("min_conversions", "must be at least 1")
+    if not 0 < max_interval_width <= 1:
+        raise BacktestError("max_interval_width", "must be in (0, 1]")
     versions = ScoringModelVersion.objects.all()
     version = (
         versions.filter(pk=version_id).first()
@@ -204,11 +212,15 @@ def calibration_backtest(
     thresholds = {None: model.contact.thresholds} | {
         s.name: s.contact.thresholds for s in model.segments
     }
+    seen = {"contacts": 0, "accounts": 0}
+    converted_before = {"contacts": 0, "accounts": 0}
     for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
+        seen["contacts"] += 1
         if contact.account_id:
             committees[contact.account_id].append(committee_member(contact, result))
         converted = _label(converted_contacts.get(contact.id), cutoff, end)
         if converted is None:
+            converted_before["contacts"] += 1
             continue
         eligible = result.status != "disqualified"
         its = thresholds[result.segment]
@@ -236,8 +248,10 @@ def calibration_backtest(
     for account, rollup in accounts_scored(
         model, existing_accounts, committees, cutoff, before=cutoff
     ):
+        seen["accounts"] += 1
         converted = _label(converted_accounts.get(account.id), cutoff, end)
         if converted is None:
+            converted_before["accounts"] += 1
             continue
         eligible = rollup.status != "disqualified"
         accounts.append(
@@ -259,7 +273,17 @@ def calibration_backtest(
     def own(r: Scored) -> ContactThresholds:
         return thresholds[r.segment]
 
-    contact_floors = _contact_floors(contacts, t, own)
+    def summary(records: Sequence[Scored], **kwargs: Any) -> dict[str, Any]:
+        return calibration_summary(
+            records,
+            goal=goal,
+            target_rate=target_rate,
+            min_conversions=min_conversions,
+            max_interval_width=max_interval_width,
+            **kwargs,
+        )
+
+    totals = {"contacts": Contact.objects.count(), "accounts": Account.objects.count()}
     return {
         "cutoff": cutoff,
         "horizon_days": horizon_days,
@@ -268,22 +292,24 @@ def calibration_backtest(
         "target_rate": target_rate,
         "model_version": version.version,
         "version_id": version.id,
+        "guardrails": {
+            "min_conversions": min_conversions,
+            "max_interval_width": max_interval_width,
+        },
+        "left_out": {
+            kind: {
+                "created_after_cutoff": totals[kind] - seen[kind],
+                "converted_before_cutoff": converted_before[kind],
+            }
+            for kind in ("contacts", "accounts")
+        },
         "contacts": {
             "threshold": "contact.thresholds.total",
-            **calibration_summary(
-                contacts, current=t.total, goal=goal, target_rate=target_rate, floors=contact_floors
-            ),
+            **summary(contacts, current=t.total, floors=_contact_floors(contacts, t, own)),
         },
         "accounts": {
             "threshold": "account.thresholds.engagement",
-            **calibration_summary(
-                accounts,
-                current=model.account.thresholds.engagement,
-                goal=goal,
-                target_rate=target_rate,
-            ),
+            **summary(accounts, current=model.account.thresholds.engagement),
         },
-        "segments": _by_segment(
-            model, contacts, accounts, own=own, goal=goal, target_rate=target_rate
-        ),
+        "segments": _by_segment(model, contacts, accounts, own=own, summary=summary),
     }

@@ -1,6 +1,12 @@
 """Review pages for closing the loop: the funnel report (with CSV) and calibration backtests
 (overall and, for a model with segments, one section per segment; the draft form writes each
-segment's recommended thresholds at that segment's own keys)."""
+segment's recommended thresholds at that segment's own keys).
+
+A threshold the backtest's guardrails refused to recommend (too few conversions, too wide an
+interval) has no input in the draft form, and the form is not shown when every one is refused.
+The form carries a signed note of the backtest's refusals for its version (`draft_token`): the
+draft view refuses a post without it, for another version, or with a value for a refused
+threshold, and creates nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from mqa.models import ScoringModelVersion
 from mqa.reports.backtest import BacktestError, calibration_backtest
+from mqa.reports.calibration import MAX_INTERVAL_WIDTH
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
 from mqa.scoring import DocumentError
@@ -93,10 +101,20 @@ class BacktestForm(forms.Form):
     goal = forms.ChoiceField(choices=[("f1", "best F1"), ("rate", "target conversion rate")])
     target_rate = forms.FloatField(required=False, min_value=0.0001, max_value=1)
     version = forms.IntegerField(required=False, help_text="model version id (default: active)")
+    min_conversions = forms.IntegerField(
+        required=False, min_value=1, help_text="recommend nothing from fewer (default 30)"
+    )
+    max_interval_width = forms.FloatField(
+        required=False,
+        min_value=0.0001,
+        max_value=1,
+        help_text=f"recommend nothing when the rate's 95% interval is wider (default {MAX_INTERVAL_WIDTH})",
+    )
 
 
 class DraftForm(forms.Form):
     version = forms.IntegerField()
+    backtest = forms.CharField(widget=forms.HiddenInput)
     contact_total = forms.FloatField(required=False, min_value=0.01)
     account_engagement = forms.FloatField(required=False, min_value=0)
 
@@ -117,13 +135,54 @@ SegmentDraftForms = forms.formset_factory(SegmentDraftForm, extra=0)
 SEGMENTS = "segments"  # the formset's prefix
 
 
+DRAFT_SALT = "mqa.review.calibration-draft"
+
+
 def _recommended(summary: dict[str, Any]) -> float | None:
     return summary["recommended"]["threshold"] if summary["recommended"] else None
 
 
-def _draft_forms(result: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+def _refusals(result: dict[str, Any]) -> dict[str, str]:
+    """Why each draft input has no recommendation, by input (`contact_total`,
+    `account_engagement`, or `<segment>/<input>` for a segment's row)."""
+    top = next((e for e in result["segments"] if e["segment"] is None), result)
+    entries = [(None, top)] + [(e["segment"], e) for e in result["segments"] if e["segment"]]
+    refused = {}
+    for name, entry in entries:
+        for field, kind in (("contact_total", "contacts"), ("account_engagement", "accounts")):
+            if entry[kind]["refused"]:
+                key = field if name is None else f"{name}/{field}"
+                refused[key] = f"{entry[kind]['threshold']}: {entry[kind]['refused']}"
+    return refused
+
+
+def draft_token(*, version_id: int, refused: dict[str, str]) -> str:
+    """The signed note of a backtest the draft form carries."""
+    return signing.dumps({"version": version_id, "refused": refused}, salt=DRAFT_SALT)
+
+
+def _draft_refusal(data: dict[str, Any], segments: list[dict[str, Any]]) -> str | None:
+    """Why the posted draft must not be made, or None."""
+    try:
+        note = signing.loads(data["backtest"], salt=DRAFT_SALT)
+    except signing.BadSignature:
+        return "run the backtest first: the draft form comes from its page"
+    if note["version"] != data["version"]:
+        return "the backtest was of another version"
+    given = [k for k in ("contact_total", "account_engagement") if data[k] is not None] + [
+        f"{row['segment']}/{k}"
+        for row in segments
+        for k in ("contact_total", "account_engagement")
+        if row[k] is not None
+    ]
+    refused = [note["refused"][key] for key in given if key in note["refused"]]
+    return "; ".join(refused) or None
+
+
+def _draft_forms(result: dict[str, Any], refused: dict[str, str]) -> tuple[dict[str, Any], Any]:
     """What the draft form starts with: the top level's values (no segment's recommendations
-    when the model has segments, else the overall ones) and one row per segment."""
+    when the model has segments, else the overall ones) and one row per segment, without the
+    inputs whose recommendation was refused."""
     top = next((e for e in result["segments"] if e["segment"] is None), result)
     rows = SegmentDraftForms(
         prefix=SEGMENTS,
@@ -137,6 +196,11 @@ def _draft_forms(result: dict[str, Any]) -> tuple[dict[str, Any], Any]:
             if entry["segment"] is not None
         ],
     )
+    for form in rows:
+        for field in ("contact_total", "account_engagement"):
+            entry = form.initial["segment"] + "/" + field
+            if entry in refused:
+                del form.fields[field]
     return top, rows
 
 
@@ -171,6 +235,8 @@ def calibration(request: HttpRequest) -> HttpResponse:
                 goal=data["goal"],
                 target_rate=data["target_rate"],
                 version_id=data["version"],
+                min_conversions=data["min_conversions"],
+                max_interval_width=data["max_interval_width"] or MAX_INTERVAL_WIDTH,
             )
         except BacktestError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
@@ -183,7 +249,13 @@ def calibration(request: HttpRequest) -> HttpResponse:
             for i, entry in enumerate(result["segments"])
             for kind in ("contacts", "accounts")
         }
-        context["draft_top"], context["segment_drafts"] = _draft_forms(result)
+        refused = _refusals(result)
+        context["draft_top"], context["segment_drafts"] = _draft_forms(result, refused)
+        context["draft_token"] = draft_token(version_id=result["version_id"], refused=refused)
+        context["refused"] = refused
+        # The draft form is offered when at least one input may be written.
+        inputs = 2 * (1 + sum(1 for e in result["segments"] if e["segment"] is not None))
+        context["can_draft"] = len(refused) < inputs
     return render(
         request, "mqa/review/calibration.html", context, status=400 if form.errors else 200
     )
@@ -204,6 +276,9 @@ def calibration_draft(request: HttpRequest) -> HttpResponse:
         return HttpResponse(f"Cannot create the draft: {text}", status=400)
     data = form.cleaned_data
     segments = [f.cleaned_data for f in rows] if with_segments else []
+    refusal = _draft_refusal(data, segments)
+    if refusal:
+        return HttpResponse(f"Cannot create the draft: {refusal}", status=400)
     try:
         draft = scoring_model_draft_with_thresholds(
             version_id=data["version"],

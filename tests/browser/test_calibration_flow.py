@@ -47,6 +47,9 @@ def test_backtest_then_draft_then_funnel_csv(live_server, page, history):
     log_in(page, live_server, "/review/calibration/")
     page.fill("#id_cutoff", T.strftime("%Y-%m-%d %H:%M"))
     page.fill("#id_horizon_days", "30")
+    # One conversion: the guardrails (30 conversions, a 0.2-wide interval) are lowered to 1.
+    page.fill("#id_min_conversions", "1")
+    page.fill("#id_max_interval_width", "1")
     page.click("text=Run backtest")
     page.wait_for_selector("#contacts-curve")
 

@@ -1,6 +1,8 @@
-"""`manage.py calibrate --cutoff T --horizon-days H [--label won|sql] [--goal f1|rate]`:
-the calibration backtest of the review page, printed (or written as JSON with --json); for a
-model with segments, one line per segment and kind: its current and recommended threshold."""
+"""`manage.py calibrate --cutoff T --horizon-days H [--label won|sql] [--goal f1|rate]
+[--min-conversions N] [--max-interval-width W]`: the calibration backtest of the review page,
+printed (or written as JSON with --json): the records left out and why, then per kind its
+curve, its floors and the recommendation or why none is made; for a model with segments, one
+line per segment and kind: its current and recommended threshold."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 
 from mqa.reports.backtest import BacktestError, calibration_backtest
+from mqa.reports.calibration import MAX_INTERVAL_WIDTH
 
 
 def _aware(text: str) -> datetime:
@@ -35,6 +38,19 @@ def _point(p: dict[str, Any] | None) -> str:
     )
 
 
+def _recommended(summary: dict[str, Any]) -> str:
+    if summary["refused"]:
+        return f"none: {summary['refused']}"
+    return _point(summary["recommended"])
+
+
+def _left_out(counts: dict[str, int]) -> str:
+    return (
+        f"{counts['created_after_cutoff']} created after the cut-off,"
+        f" {counts['converted_before_cutoff']} converted before it"
+    )
+
+
 class Command(BaseCommand):
     help = "Backtest the active (or given) model's thresholds against recorded outcomes."
 
@@ -47,6 +63,17 @@ class Command(BaseCommand):
         parser.add_argument("--version-id", type=int)
         parser.add_argument("--json", type=Path, help="also write the whole result here")
         parser.add_argument("--every", type=int, default=10, help="print every Nth threshold")
+        parser.add_argument(
+            "--min-conversions",
+            type=int,
+            help="recommend nothing from fewer conversions (default: MQA_CALIBRATION_MIN_CONVERSIONS)",
+        )
+        parser.add_argument(
+            "--max-interval-width",
+            type=float,
+            default=MAX_INTERVAL_WIDTH,
+            help="recommend nothing when the 95%% interval of the rate there is wider",
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         try:
@@ -57,17 +84,30 @@ class Command(BaseCommand):
                 goal=o["goal"],
                 target_rate=o["target_rate"],
                 version_id=o["version_id"],
+                min_conversions=o["min_conversions"],
+                max_interval_width=o["max_interval_width"],
             )
         except BacktestError as error:
             raise CommandError(f"{error.field}: {error}") from error
         if o["json"]:
             o["json"].write_text(json.dumps(result, cls=DjangoJSONEncoder, indent=1))
+        left_out = result["left_out"]
+        self.stdout.write(
+            f"left out: contacts {_left_out(left_out['contacts'])};"
+            f" accounts {_left_out(left_out['accounts'])}"
+        )
         for kind in ("contacts", "accounts"):
             summary = result[kind]
             self.stdout.write(
                 f"{kind}: population {summary['population']}, converted {summary['converted']}"
                 f" (base rate {_rate(summary['base_rate'])}); threshold {summary['threshold']}"
             )
+            if summary["refused"]:
+                self.stdout.write(f"  no recommendation: {summary['refused']}")
+            for name, floor in summary["floors"].items():
+                self.stdout.write(
+                    f"  {name}: current {floor['current']:g}, recommended {_recommended(floor)}"
+                )
             self.stdout.write("  threshold  volume  converted  rate    captured  lift   f1")
             rows = [p for p in summary["curve"] if p["threshold"] % o["every"] == 0]
             for name in ("current", "recommended"):
@@ -89,5 +129,5 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {kind}: population {summary['population']}, converted"
                     f" {summary['converted']}; {summary['threshold']}: current"
-                    f" {_point(summary['current'])}, recommended {_point(summary['recommended'])}"
+                    f" {_point(summary['current'])}, recommended {_recommended(summary)}"
                 )
