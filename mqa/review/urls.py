@@ -11,6 +11,11 @@ urlpatterns = [
     path("funnel.csv", reports.funnel_csv, name="funnel_csv"),
     path("calibration/", reports.calibration, name="calibration"),
     path("calibration/draft", reports.calibration_draft, name="calibration_draft"),
+    path(
+        "calibration/suggestion-draft",
+        reports.calibration_suggestion_draft,
+        name="calibration_suggestion_draft",
+    ),
     path("handoffs/<int:handoff_id>/accept", views.handoff_accept_view, name="handoff_accept"),
     path("handoffs/<int:handoff_id>/reject", views.handoff_reject_view, name="handoff_reject"),
 ]

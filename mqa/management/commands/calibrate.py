@@ -2,7 +2,13 @@
 [--min-conversions N] [--max-interval-width W]`: the calibration backtest of the review page,
 printed (or written as JSON with --json): the records left out and why, then per kind its
 curve, its floors and the recommendation or why none is made; for a model with segments, one
-line per segment and kind: its current and recommended threshold."""
+line per segment and kind: its current and recommended threshold.
+
+With `--suggest [--seed N] [--out FILE]` it learns from the same outcomes instead
+(`mqa.reports.suggest`): prints the per-rule evidence, the attribute values no rule uses, the
+suggested points and total, and the version against the suggestion on the held-out part, and
+writes the suggested document (JSON) to FILE. With fewer conversions than
+MQA_CALIBRATION_MIN_CONVERSIONS it prints why and exits with status 1, writing nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.reports.calibration import MAX_INTERVAL_WIDTH
+from mqa.reports.suggest import DEFAULT_SEED, SuggestionError, calibration_suggestion
 
 
 def _aware(text: str) -> datetime:
@@ -51,6 +58,34 @@ def _left_out(counts: dict[str, int]) -> str:
     )
 
 
+def _number(value: float | None, places: int = 4) -> str:
+    return "—" if value is None else f"{value:.{places}f}"
+
+
+def _evidence(e: dict[str, Any]) -> str:
+    interval = e["interval"]
+    return (
+        f"  {e['kind']:<12}  {e['rule'][:24]:<24}  {e['matched']:>7}  {_rate(e['conversion_rate']):>6}"
+        f"  {_rate(e['rest_conversion_rate']):>6}  {_number(e['lift'], 2):>5}"
+        f"  {(f'{interval[0]:.1%}–{interval[1]:.1%}' if interval else '—'):>13}"
+        f"  {_rate(e['conversion_share']):>6}  {'weak: ' + e['weak'] if e['weak'] else ''}"
+    ).rstrip()
+
+
+def _figures(f: dict[str, Any]) -> list[str]:
+    same, at = f["same_volume"], f["at_threshold"]
+    return [
+        _number(f["roc_auc"]),
+        _number(f["pr_auc"]),
+        _rate(same["precision"]),
+        _rate(same["recall"]),
+        str(at["volume"]),
+        _rate(at["conversion_rate"]),
+        _rate(at["recall"]),
+        _number(at["f1"]),
+    ]
+
+
 class Command(BaseCommand):
     help = "Backtest the active (or given) model's thresholds against recorded outcomes."
 
@@ -75,7 +110,20 @@ class Command(BaseCommand):
             help="recommend nothing when the 95%% interval of the rate there is wider",
         )
 
+        parser.add_argument(
+            "--suggest",
+            action="store_true",
+            help="print per-rule evidence, suggested points and a held-out comparison instead",
+        )
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="the split's seed")
+        parser.add_argument("--out", type=Path, help="with --suggest: write the document here")
+
     def handle(self, *args: Any, **o: Any) -> None:
+        if o["out"] and not o["suggest"]:
+            raise CommandError("--out goes with --suggest")
+        if o["suggest"]:
+            self.suggest(o)
+            return
         try:
             result = calibration_backtest(
                 cutoff=o["cutoff"],
@@ -131,3 +179,73 @@ class Command(BaseCommand):
                     f" {summary['converted']}; {summary['threshold']}: current"
                     f" {_point(summary['current'])}, recommended {_recommended(summary)}"
                 )
+
+    def suggest(self, o: dict[str, Any]) -> None:
+        try:
+            result = calibration_suggestion(
+                cutoff=o["cutoff"],
+                horizon_days=o["horizon_days"],
+                label=o["label"],
+                version_id=o["version_id"],
+                seed=o["seed"],
+            )
+        except BacktestError as error:
+            raise CommandError(f"{error.field}: {error}") from error
+        except SuggestionError as error:
+            raise CommandError(f"no suggestion: {error}") from error
+        write = self.stdout.write
+        converted = result["split"]["train_conversions"] + result["split"]["held_out_conversions"]
+        write(
+            f"version {result['model_version']}: {result['records']} records, {converted} converted"
+        )
+        write("evidence:")
+        write(
+            "  kind          rule                      matched  rate    rest    lift "
+            "  95% interval   share"
+        )
+        for entry in result["evidence"]:
+            write(_evidence(entry))
+        write("attribute values no rule uses:")
+        for value in result["unused_values"] or [{"text": "none"}]:
+            write(f"  {value['text']}")
+        suggestion, split = result["suggestion"], result["split"]
+        write(
+            f"suggestion (seed {split['seed']}; trained on {split['train']} records,"
+            f" {split['train_conversions']} converted):"
+        )
+        write("  rule                      current  suggested")
+        for row in suggestion["rules"]:
+            if row["points"] is None:
+                continue  # a disqualifier: no points
+            kept = f"  kept: weak evidence ({row['kept']})" if row["kept"] else ""
+            write(f"  {row['rule'][:24]:<24}  {row['points']:>7}  {row['suggested']:>9}{kept}")
+        threshold = suggestion["threshold"]
+        write(
+            f"  {threshold['path']}: {threshold['current']:g} → {threshold['suggested']:g}"
+            f" ({threshold['goal']})"
+        )
+        write(
+            f"comparison on the held-out {split['held_out']} records"
+            f" ({split['held_out_conversions']} converted):"
+        )
+        names = [
+            "ROC AUC",
+            "PR AUC",
+            "precision at the same volume",
+            "recall at the same volume",
+            "MQLs at its threshold",
+            "conversion rate at its threshold",
+            "recall at its threshold",
+            "F1 at its threshold",
+        ]
+        version = _figures(result["comparison"]["version"])
+        suggested = _figures(result["comparison"]["suggestion"])
+        volume = result["comparison"]["version"]["same_volume"]["volume"]
+        write(
+            f"  {'(same volume: ' + str(volume) + ' MQLs)':<34}  {'version':>9}  {'suggestion':>10}"
+        )
+        for name, a, b in zip(names, version, suggested, strict=True):
+            write(f"  {name:<34}  {a:>9}  {b:>10}")
+        if o["out"]:
+            o["out"].write_text(json.dumps(suggestion["document"], indent=1) + "\n")
+            write(f"suggested document written to {o['out']}")
