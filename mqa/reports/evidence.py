@@ -8,8 +8,12 @@ against the rest, the lift over the base rate, a Wilson 95% interval of the matc
 the share of all conversions it touches. Rates and lifts are computed from the exact counts
 (fractions) and rounded once, to 4 decimals, on the way out.
 
-Evidence is *weak* when fewer than `min_support` records matched or the interval includes the
-base rate; a suggestion leaves such rules at their points.
+Evidence is *weak* when fewer than `min_support` records matched, or when the conversion rate
+of the matched records is not told apart from the rest's: the 95% interval of the difference
+of the two rates (Newcombe's hybrid score interval, from the two Wilson intervals) includes 0.
+The difference to the rest, not to the base rate: a rule that matches most records has a
+matched rate close to the base rate however strongly it separates. A suggestion leaves weak
+rules at their points.
 
 Everything but `learning_rows_get` (the one selector, which reads the database) is a pure
 function of its arguments.
@@ -61,6 +65,18 @@ def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def newcombe(hits: int, n: int, other_hits: int, other_n: int) -> tuple[float, float] | None:
+    """The 95% interval of `hits/n − other_hits/other_n` (Newcombe 1998, method 10: the hybrid
+    score interval built from the two Wilson intervals); None when either group is empty."""
+    first, second = wilson(hits, n), wilson(other_hits, other_n)
+    if first is None or second is None:
+        return None
+    p1, p2 = hits / n, other_hits / other_n
+    (l1, u1), (l2, u2) = first, second
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
 def _figures(
     matched: Sequence[RuleRow], hits_total: int, n_total: int, min_support: int
 ) -> dict[str, Any]:
@@ -70,10 +86,13 @@ def _figures(
     rate = _ratio(hits, n)
     rest = _ratio(hits_total - hits, n_total - n)
     interval = wilson(hits, n)
+    difference = newcombe(hits, n, hits_total - hits, n_total - n)
     if n < min_support:
         weak: str | None = f"only {n} records matched (fewer than {min_support})"
-    elif interval and base is not None and interval[0] <= base <= interval[1]:
-        weak = "its 95% interval includes the base rate"
+    elif difference is None:
+        weak = "it matched every record: there is no rest to compare with"
+    elif difference[0] <= 0 <= difference[1]:
+        weak = "its conversion rate is not told apart from the rest's (95% interval of the difference includes 0)"
     else:
         weak = None
     return {
@@ -83,6 +102,9 @@ def _figures(
         "rest_conversion_rate": _round(rest),
         "lift": _round(rate / base) if rate is not None and base else None,
         "interval": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
+        "difference_interval": (
+            [round(difference[0], 4), round(difference[1], 4)] if difference else None
+        ),
         "conversion_share": _round(_ratio(hits, hits_total)),
         "weak": weak,
     }

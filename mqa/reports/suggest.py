@@ -80,13 +80,15 @@ def feature_matrix(rows: Sequence[RuleRow], keys: Sequence[Key]) -> np.ndarray:
 
 
 def split(rows: Sequence[RuleRow], seed: int) -> tuple[list[int], list[int]]:
-    """Indices of the training (70%) and held-out (30%) parts, stratified by outcome."""
-    indices = list(range(len(rows)))
+    """Indices of the training (70%) and held-out (30%) parts, stratified by outcome. The
+    split is drawn over the rows ordered by key, so the same seed gives the same split however
+    the rows were read."""
+    indices = sorted(range(len(rows)), key=lambda i: rows[i].key)
     train, test = train_test_split(
         indices,
         test_size=TEST_SHARE,
         random_state=seed,
-        stratify=[r.converted for r in rows],
+        stratify=[rows[i].converted for i in indices],
     )
     return sorted(train), sorted(test)
 

@@ -17,7 +17,13 @@ from contacts.models import Contact
 from contacts.services import contacts_upsert, events_ingest
 from mqa.models import Handoff
 from mqa.reports.backtest import BacktestError
-from mqa.reports.evidence import learning_rows_get, rule_evidence, unused_values, wilson
+from mqa.reports.evidence import (
+    learning_rows_get,
+    newcombe,
+    rule_evidence,
+    unused_values,
+    wilson,
+)
 from mqa.reports.features import RuleRow, qualifies, rescored
 from mqa.scoring import parse_document
 from tests.factories import TEST_MODEL, event, pricing_view
@@ -107,6 +113,12 @@ def planted_rows(n: int = 6000, seed: int = 7) -> list[RuleRow]:
     return rows
 
 
+WEAK_DIFFERENCE = (
+    "its conversion rate is not told apart from the rest's (95% interval of the difference "
+    "includes 0)"
+)
+
+
 def row(converted: bool, *fit: str, **attributes: str) -> RuleRow:
     return RuleRow(key="k", converted=converted, fit=frozenset(fit), attributes=attributes)
 
@@ -127,9 +139,39 @@ def test_lift_comes_from_exact_rates_not_rounded_ones():
         "rest_conversion_rate": 0.1111,
         "lift": 2.3333,
         "interval": [0.0615, 0.7923],
+        "difference_interval": [-0.1255, 0.6882],
         "conversion_share": 0.3333,
         "weak": "only 3 records matched (fewer than 30)",
     }
+
+
+def test_the_difference_interval_matches_newcombes_worked_examples():
+    # Newcombe (1998), Statistics in Medicine 17:873, table II, method 10.
+    assert [round(x, 4) for x in newcombe(56, 70, 48, 80)] == [0.0524, 0.3339]
+    assert [round(x, 4) for x in newcombe(9, 10, 3, 10)] == [0.1705, 0.809]
+    assert newcombe(1, 1, 0, 0) is None
+
+
+def test_a_rule_matching_most_records_is_judged_against_the_rest_not_the_base_rate():
+    # 90 of 100 records match, 27 of them convert (30%); of the other 10, none does. The
+    # matched rate's interval (21.5%–40.2%) includes the base rate 27%, yet the rule separates.
+    rows = [row(i < 27, "Senior") for i in range(90)] + [row(False) for _ in range(10)]
+
+    senior = next(e for e in rule_evidence(PLANTED_MODEL, rows) if e["rule"] == "Senior")
+
+    assert senior["interval"][0] <= 0.27 <= senior["interval"][1]
+    # 0.3 − √((0.3 − 0.2148)² + 0.2775²) and 0.3 + √((0.4013 − 0.3)² + 0²): Wilson's
+    # intervals of 27/90 (0.2148–0.4013) and of 0/10 (0–0.2775).
+    assert senior["difference_interval"] == [0.0098, 0.4013]
+    assert senior["weak"] is None
+
+
+def test_a_rule_matching_every_record_is_weak():
+    rows = [row(i < 40, "Senior") for i in range(100)]
+
+    senior = next(e for e in rule_evidence(PLANTED_MODEL, rows) if e["rule"] == "Senior")
+
+    assert senior["weak"] == "it matched every record: there is no rest to compare with"
 
 
 def test_the_wilson_interval_matches_the_textbook_values():
@@ -156,7 +198,7 @@ def test_the_evidence_ranks_the_planted_effects_in_order():
     order = [e["rule"] for e in evidence]
     assert order[:6] == ["Senior", "Demo", "Big account", "Pricing", "Has title", "Free mail"]
     by_rule = {e["rule"]: e for e in evidence}
-    assert by_rule["Has title"]["weak"] == "its 95% interval includes the base rate"
+    assert by_rule["Has title"]["weak"] == WEAK_DIFFERENCE
     assert all(by_rule[r]["weak"] is None for r in EFFECTS)
     assert by_rule["student"]["lift"] < 1
     shares = {r: by_rule[r]["conversion_share"] for r in ("Senior", "Demo")}

@@ -76,8 +76,8 @@ def test_the_page_shows_the_evidence_the_suggestion_and_the_comparison(
     ) in content
     assert (
         '<tr><th scope="row">Pricing</th><td>90</td><td>32</td><td>35.56%</td><td>—</td><td>1.00×</td>'
-        '<td>26.44%–45.85%</td><td>100.00%</td><td><span class="weak">weak evidence: its 95%'
-        " interval includes the base rate</span></td></tr>"
+        '<td>26.44%–45.85%</td><td>100.00%</td><td><span class="weak">weak evidence: it matched'
+        " every record: there is no rest to compare with</span></td></tr>"
     ) in content
     assert content.index('id="evidence-fit"') < content.index('id="evidence-engagement"')
     assert content.index('id="evidence-engagement"') < content.index('id="evidence-disqualifier"')
