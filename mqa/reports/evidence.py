@@ -30,15 +30,24 @@ from typing import Any
 
 from django.db.models import Q
 
+from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.models import ScoringModelVersion
 from mqa.reports.backtest import LABELS, BacktestError, _first_conversions, _label
-from mqa.reports.features import RuleRow, attributes_of, rule_row
+from mqa.reports.features import (
+    CRITERIA,
+    AccountRow,
+    RuleRow,
+    account_row,
+    attributes_of,
+    rule_row,
+)
+from mqa.scoring import CommitteeMember
 from mqa.scoring.operators import evaluate
 from mqa.scoring.segments import account_models, contact_models
 from mqa.scoring.types import Condition, ScoringModel
 from mqa.selectors import scoring_model_of
-from mqa.services.dry_run import contacts_scored
+from mqa.services.dry_run import accounts_scored, committee_member, contacts_scored
 from mqa.services.facts import contact_facts
 
 Z95 = 1.959963984540054
@@ -78,7 +87,7 @@ def newcombe(hits: int, n: int, other_hits: int, other_n: int) -> tuple[float, f
 
 
 def _figures(
-    matched: Sequence[RuleRow], hits_total: int, n_total: int, min_support: int
+    matched: Sequence[RuleRow | AccountRow], hits_total: int, n_total: int, min_support: int
 ) -> dict[str, Any]:
     n = len(matched)
     hits = sum(1 for r in matched if r.converted)
@@ -139,6 +148,46 @@ def rule_evidence(
     out = []
     for kind, label in rule_labels(model):
         matches = _matcher(kind, label)
+        matched = [r for r in rows if matches(r)]
+        out.append(
+            {"kind": kind, "rule": label, **_figures(matched, hits_total, len(rows), min_support)}
+        )
+    return sorted(out, key=lambda e: (e["lift"] is None, -(e["lift"] or 0.0)))
+
+
+def account_rule_labels(model: ScoringModel) -> list[tuple[str, str]]:
+    """(kind, label) of every account fit rule, signal rule and disqualifier of the model (in
+    any segment), then each MQA criterion."""
+    seen: dict[tuple[str, str], None] = {}
+    for account in account_models(model):
+        for fit in account.fit_rules:
+            seen[("account_fit", fit.label)] = None
+        for rule in account.signal_rules:
+            seen[("signal", rule.label)] = None
+        for disqualifier in account.disqualifiers:
+            seen[("account_disqualifier", disqualifier.reason)] = None
+    return [*seen, *(("criterion", c) for c in CRITERIA)]
+
+
+def _account_matcher(kind: str, label: str) -> Callable[[AccountRow], bool]:
+    if kind == "account_fit":
+        return lambda r: label in r.fit
+    if kind == "signal":
+        return lambda r: label in r.signals
+    if kind == "account_disqualifier":
+        return lambda r: label in r.disqualifiers
+    return lambda r: label in r.met
+
+
+def account_evidence(
+    model: ScoringModel, rows: Sequence[AccountRow], *, min_support: int = MIN_SUPPORT
+) -> list[dict[str, Any]]:
+    """The evidence of every account rule and MQA criterion (a criterion "matches" the
+    accounts that met it as of the cut-off), highest lift first."""
+    hits_total = sum(1 for r in rows if r.converted)
+    out = []
+    for kind, label in account_rule_labels(model):
+        matches = _account_matcher(kind, label)
         matched = [r for r in rows if matches(r)]
         out.append(
             {"kind": kind, "rule": label, **_figures(matched, hits_total, len(rows), min_support)}
@@ -217,12 +266,14 @@ class Learning:
     version: ScoringModelVersion
     model: ScoringModel
     rows: list[RuleRow]
+    accounts: list[AccountRow]
 
 
 def learning_rows_get(
     *, cutoff: datetime, horizon_days: int, label: str = "won", version_id: int | None = None
 ) -> Learning:
-    """The backtest's contact population as rule rows (active version unless `version_id`)."""
+    """The backtest's contact and account populations as rule rows (active version unless
+    `version_id`), scored and labelled as `calibration_backtest` does."""
     if label not in LABELS:
         raise BacktestError("label", f"label must be one of {', '.join(LABELS)}")
     if horizon_days < 1:
@@ -239,13 +290,16 @@ def learning_rows_get(
         )
     model = scoring_model_of(version)
     end = cutoff + timedelta(days=horizon_days)
-    converted_contacts, _ = _first_conversions(label)
+    converted_contacts, converted_accounts = _first_conversions(label)
     existing = Contact.objects.filter(
         Q(created_at__lt=cutoff)
         | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
     )
     rows = []
+    committees: dict[int, list[CommitteeMember]] = {}
     for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
+        if contact.account_id:
+            committees.setdefault(contact.account_id, []).append(committee_member(contact, result))
         converted = _label(converted_contacts.get(contact.id), cutoff, end)
         if converted is None:
             continue
@@ -258,4 +312,17 @@ def learning_rows_get(
                 attributes=attributes_of(contact_facts(contact)),
             )
         )
-    return Learning(version=version, model=model, rows=rows)
+    # The backtest's account population: existing at the cut-off, or with a contact or signal.
+    existing_accounts = Account.objects.filter(
+        Q(created_at__lt=cutoff)
+        | Q(pk__in=list(committees))
+        | Q(pk__in=AccountSignal.objects.filter(occurred_at__lt=cutoff).values("account_id"))
+    )
+    accounts = []
+    for account, rollup in accounts_scored(
+        model, existing_accounts, committees, cutoff, before=cutoff
+    ):
+        converted = _label(converted_accounts.get(account.id), cutoff, end)
+        if converted is not None:
+            accounts.append(account_row(rollup, key=account.domain, converted=converted))
+    return Learning(version=version, model=model, rows=rows, accounts=accounts)

@@ -25,7 +25,13 @@ from typing import Any
 
 from mqa.scoring.operators import WHITESPACE
 from mqa.scoring.segments import contact_model, segment_named
-from mqa.scoring.types import ContactResult, ContactThresholds, ScoringModel, round_score
+from mqa.scoring.types import (
+    AccountResult,
+    ContactResult,
+    ContactThresholds,
+    ScoringModel,
+    round_score,
+)
 
 NO_THRESHOLDS = ContactThresholds(total=0)
 
@@ -124,4 +130,40 @@ def qualifies(row: RuleRow, fit: float, engagement: float, total: float, thresho
         and fit >= t.fit_floor
         and engagement >= t.engagement_floor
         and total >= threshold
+    )
+
+
+# The MQA criteria of SPEC §4, in the order an account's `missing` names them.
+CRITERIA = (
+    "fit_floor",
+    "min_engaged_contacts",
+    "min_roles",
+    "required_roles",
+    "engagement",
+    "min_mql_contacts",
+)
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One account of the backtest: its account fit rules and signal rules that earned points,
+    its disqualifying reasons, the MQA criteria it met as of the cut-off, and its outcome."""
+
+    key: str
+    converted: bool
+    fit: frozenset[str] = frozenset()
+    signals: frozenset[str] = frozenset()
+    disqualifiers: tuple[str, ...] = ()
+    met: frozenset[str] = frozenset()
+
+
+def account_row(result: AccountResult, *, key: str, converted: bool) -> AccountRow:
+    missing = {item["criterion"] for item in result.missing}
+    return AccountRow(
+        key=key,
+        converted=converted,
+        fit=frozenset(item["label"] for item in result.breakdown["fit"]),
+        signals=frozenset(item["label"] for item in result.breakdown["signals"]),
+        disqualifiers=tuple(result.disqualified_reasons),
+        met=frozenset(c for c in CRITERIA if c not in missing),
     )

@@ -40,6 +40,7 @@ from sklearn.model_selection import train_test_split
 
 from mqa.reports.evidence import (
     MIN_SUPPORT,
+    account_evidence,
     learning_rows_get,
     rule_evidence,
     rule_labels,
@@ -328,4 +329,5 @@ def calibration_suggestion(
         "version_id": learning.version.id,
         "records": len(learning.rows),
         **result,
+        "account_evidence": account_evidence(learning.model, learning.accounts),
     }

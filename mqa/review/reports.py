@@ -35,7 +35,12 @@ from django.views.decorators.http import require_POST
 from mqa.models import ScoringModelVersion
 from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.reports.calibration import MAX_INTERVAL_WIDTH
-from mqa.reports.evidence import learning_rows_get, rule_evidence, unused_values
+from mqa.reports.evidence import (
+    account_evidence,
+    learning_rows_get,
+    rule_evidence,
+    unused_values,
+)
 from mqa.reports.funnel import csv_text, funnel_table
 from mqa.reports.selectors import GROUPINGS, ReportQueryError, funnel_report_get
 from mqa.reports.suggest import (
@@ -253,6 +258,10 @@ KINDS = (
     ("fit", "Fit rules"),
     ("engagement", "Engagement rules"),
     ("disqualifier", "Disqualifiers"),
+    ("account_fit", "Account fit rules"),
+    ("signal", "Account signal rules"),
+    ("account_disqualifier", "Account disqualifiers"),
+    ("criterion", "MQA criteria (met as of the cut-off)"),
 )
 
 
@@ -349,6 +358,7 @@ def _learning(data: dict[str, Any], version_id: int) -> dict[str, Any]:
         label=data["label"],
         version_id=version_id,
     )
+    accounts = account_evidence(learning.model, learning.accounts)
     try:
         result = suggestion_from_rows(
             learning.model,
@@ -359,14 +369,14 @@ def _learning(data: dict[str, Any], version_id: int) -> dict[str, Any]:
         )
     except SuggestionError as error:
         return {
-            "evidence": _evidence_tables(rule_evidence(learning.model, learning.rows)),
+            "evidence": _evidence_tables(rule_evidence(learning.model, learning.rows) + accounts),
             "unused_values": [
                 _evidence_row(u) for u in unused_values(learning.model, learning.rows)
             ],
             "refused": str(error),
         }
     return {
-        "evidence": _evidence_tables(result["evidence"]),
+        "evidence": _evidence_tables(result["evidence"] + accounts),
         "unused_values": [_evidence_row(u) for u in result["unused_values"]],
         "refused": None,
         "split": result["split"],

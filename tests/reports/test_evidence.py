@@ -18,14 +18,15 @@ from contacts.services import contacts_upsert, events_ingest
 from mqa.models import Handoff
 from mqa.reports.backtest import BacktestError
 from mqa.reports.evidence import (
+    account_evidence,
     learning_rows_get,
     newcombe,
     rule_evidence,
     unused_values,
     wilson,
 )
-from mqa.reports.features import RuleRow, qualifies, rescored
-from mqa.scoring import parse_document
+from mqa.reports.features import CRITERIA, AccountRow, RuleRow, account_row, qualifies, rescored
+from mqa.scoring import AccountResult, parse_document
 from tests.factories import TEST_MODEL, event, pricing_view
 
 T = (timezone.now() - timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -297,3 +298,52 @@ def test_the_selector_names_a_bad_argument(active_model):
     with pytest.raises(BacktestError) as error:
         learning_rows_get(cutoff=T, horizon_days=30, version_id=999)
     assert (error.value.field, str(error.value)) == ("version", "no such scoring model version")
+
+
+def test_account_criteria_and_rules_have_their_evidence():
+    # 40 accounts met required_roles (24 converted), 60 did not (6 converted); all met fit_floor.
+    met = frozenset({"fit_floor", "required_roles"})
+    rows = [AccountRow(f"a{i}", i < 24, met=met, fit=frozenset({"Big"})) for i in range(40)]
+    rows += [AccountRow(f"b{i}", i < 6, met=frozenset({"fit_floor"})) for i in range(60)]
+
+    evidence = {e["rule"]: e for e in account_evidence(PLANTED_MODEL, rows)}
+
+    assert evidence["required_roles"] == {
+        "kind": "criterion",
+        "rule": "required_roles",
+        "matched": 40,
+        "converted": 24,
+        "conversion_rate": 0.6,
+        "rest_conversion_rate": 0.1,
+        "lift": 2.0,  # 0.6 / (30 / 100)
+        "interval": [round(x, 4) for x in wilson(24, 40)],
+        "difference_interval": [round(x, 4) for x in newcombe(24, 40, 6, 60)],
+        "conversion_share": 0.8,
+        "weak": None,
+    }
+    assert evidence["fit_floor"]["weak"] == (
+        "it matched every record: there is no rest to compare with"
+    )
+    assert evidence["min_roles"]["matched"] == 0
+    assert [e["kind"] for e in account_evidence(PLANTED_MODEL, rows)][-1] == "criterion"
+
+
+def test_an_account_row_meets_every_criterion_its_result_does_not_miss():
+    missing = ({"criterion": "min_roles", "actual": 1, "required": 2},)
+    result = AccountResult(
+        fit=50,
+        signal_score=0.0,
+        engagement=10.0,
+        status="engaged",
+        engaged_contacts=1,
+        mql_contacts=0,
+        roles_covered=("champion",),
+        missing=missing,
+        disqualified_reasons=(),
+        breakdown={"fit": [{"label": "Big"}], "signals": [{"label": "Surge"}]},
+    )
+
+    row = account_row(result, key="acme.com", converted=True)
+
+    assert row.met == frozenset(CRITERIA) - {"min_roles"}
+    assert (row.fit, row.signals, row.converted) == (frozenset({"Big"}), frozenset({"Surge"}), True)

@@ -14,6 +14,7 @@ from accounts.services import accounts_upsert
 from contacts.services import contacts_upsert, events_ingest
 from mqa.models import ScoringModelVersion
 from mqa.reports.evidence import rule_labels
+from mqa.reports.features import CRITERIA
 from mqa.reports.suggest import (
     DEFAULT_SEED,
     SuggestionError,
@@ -181,6 +182,9 @@ def test_the_api_suggests_without_a_draft_unless_asked(api, world, settings):
     }
     assert set(body["comparison"]) == {"version", "suggestion"}
     assert body["suggestion"]["threshold"]["current"] == 70
+    criteria = [e for e in body["account_evidence"] if e["kind"] == "criterion"]
+    assert sorted(e["rule"] for e in criteria) == sorted(CRITERIA)
+    assert {e["rule"]: e["matched"] for e in criteria}["fit_floor"] == 1  # big.io
 
 
 def test_the_api_creates_the_suggested_draft_when_asked(api, world, settings):

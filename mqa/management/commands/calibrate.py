@@ -62,10 +62,10 @@ def _number(value: float | None, places: int = 4) -> str:
     return "—" if value is None else f"{value:.{places}f}"
 
 
-def _evidence(e: dict[str, Any]) -> str:
+def _evidence(e: dict[str, Any], kind_width: int = 12) -> str:
     interval = e["interval"]
     return (
-        f"  {e['kind']:<12}  {e['rule'][:24]:<24}  {e['matched']:>7}  {_rate(e['conversion_rate']):>6}"
+        f"  {e['kind']:<{kind_width}}  {e['rule'][:24]:<24}  {e['matched']:>7}  {_rate(e['conversion_rate']):>6}"
         f"  {_rate(e['rest_conversion_rate']):>6}  {_number(e['lift'], 2):>5}"
         f"  {(f'{interval[0]:.1%}–{interval[1]:.1%}' if interval else '—'):>13}"
         f"  {_rate(e['conversion_share']):>6}  {'weak: ' + e['weak'] if e['weak'] else ''}"
@@ -205,6 +205,13 @@ class Command(BaseCommand):
         )
         for entry in result["evidence"]:
             write(_evidence(entry))
+        write("account evidence (account rules, and the MQA criteria met at the cut-off):")
+        write(
+            "  kind                  rule                      matched  rate    rest    lift "
+            "  95% interval   share"
+        )
+        for entry in result["account_evidence"]:
+            write(_evidence(entry, kind_width=20))
         write("attribute values no rule uses:")
         for value in result["unused_values"] or [{"text": "none"}]:
             write(f"  {value['text']}")
