@@ -262,6 +262,9 @@ MQA_TIME_REFRESH_SECONDS = env_int("MQA_TIME_REFRESH_SECONDS", 900)
 # Calibration backtests recommend no threshold from fewer conversions than this (the API and
 # the `calibrate` command may ask for more or fewer, never fewer than 1).
 MQA_CALIBRATION_MIN_CONVERSIONS = env_int("MQA_CALIBRATION_MIN_CONVERSIONS", 30)
+# ... nor points (a suggestion) where the conversion rate at the suggested total has a 95%
+# interval wider than this (a backtest's thresholds take theirs per request).
+MQA_CALIBRATION_MAX_INTERVAL_WIDTH = env_float("MQA_CALIBRATION_MAX_INTERVAL_WIDTH", 0.2)
 
 # Webhooks and routing.
 MQA_WEBHOOKS_ALLOW_PRIVATE = env_bool("MQA_WEBHOOKS_ALLOW_PRIVATE", False)

@@ -10,16 +10,18 @@ On a backtest's contacts as rule rows (`mqa.reports.features`):
 * **Points.** Coefficients become integer points on the model's scale: the largest |coefficient|
   among the rules that change maps to the largest |points| of the model's fit and engagement
   rules, clamped to ±1000. A rule whose evidence is weak on the training part (fewer than
-  `min_support` matches, or a Wilson 95% interval that includes the base rate) keeps its
-  points, and the table says why. Disqualifiers keep their meaning (they have no points).
+  `min_support` matches, or a conversion rate not told apart from the rest's:
+  `mqa.reports.evidence`) keeps its points, and the table says why. Disqualifiers keep their meaning (they have no points).
 * **Threshold.** `contact.thresholds.total` (and a segment's own total) becomes the total that
   maximises F1 on the training part under the suggested points, floors held as they are.
 * **Comparison.** On the held-out 30%, for the version and the suggestion: ROC AUC and PR AUC
   (average precision) of the total (disqualified records ranked last), precision and recall
   of the top N where N is the version's MQL count on the held-out part (same MQL volume), and
   volume, conversion rate, recall and F1 at each one's threshold.
-* **Guardrail.** No suggestion from fewer than `MQA_CALIBRATION_MIN_CONVERSIONS` (default 30)
-  conversions: `SuggestionError` says how many there were.
+* **Guardrails.** No suggestion from fewer than `MQA_CALIBRATION_MIN_CONVERSIONS` (default 30)
+  conversions, nor when the conversion rate of the training MQLs at the suggested total has a
+  95% interval wider than `MQA_CALIBRATION_MAX_INTERVAL_WIDTH` (0.2): `SuggestionError` says
+  why.
 
 The suggested document is the version's document with only points and totals changed, and is
 checked with `parse_document`.
@@ -38,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from mqa.reports.calibration import MAX_INTERVAL_WIDTH
 from mqa.reports.evidence import (
     MIN_SUPPORT,
     account_evidence,
@@ -45,6 +48,7 @@ from mqa.reports.evidence import (
     rule_evidence,
     rule_labels,
     unused_values,
+    wilson,
 )
 from mqa.reports.features import RuleRow, qualifies, rescored
 from mqa.scoring import parse_document
@@ -236,8 +240,12 @@ def suggestion_from_rows(
     seed: int = DEFAULT_SEED,
     min_conversions: int = 30,
     min_support: int = MIN_SUPPORT,
+    max_interval_width: float = MAX_INTERVAL_WIDTH,
 ) -> dict[str, Any]:
-    """Evidence (all records), the suggestion (training part) and the comparison (held out)."""
+    """Evidence (all records), the suggestion (training part) and the comparison (held out).
+    Refused (`SuggestionError`) below `min_conversions`, or when the conversion rate of the
+    training part's MQLs at the suggested total has a 95% interval wider than
+    `max_interval_width`: too few of them to tell that rate."""
     conversions = sum(1 for r in rows if r.converted)
     if conversions < min_conversions:
         raise SuggestionError(
@@ -265,6 +273,19 @@ def suggestion_from_rows(
     weak = {k: train_evidence[k]["weak"] for k in current if train_evidence[k]["weak"]}
     points = suggested_points(current, coefficients, weak)
     threshold = best_threshold(train, _scores(train, points))
+    chosen = [
+        r.converted
+        for r, (f, e, s) in zip(train, _scores(train, points), strict=True)
+        if qualifies(r, f, e, s, threshold)
+    ]
+    interval = wilson(sum(chosen), len(chosen))
+    if interval is None or interval[1] - interval[0] > max_interval_width:
+        span = f"{interval[0]:.3f} to {interval[1]:.3f}" if interval else "undefined"
+        raise SuggestionError(
+            f"the conversion rate of the {len(chosen)} training MQLs at the suggested total "
+            f"{_number(threshold)} ({sum(chosen)} converted) has a 95% interval of {span}, "
+            f"wider than {max_interval_width}: too uncertain to suggest points"
+        )
     old_total = model.contact.thresholds.total
     table = [
         {
@@ -295,6 +316,8 @@ def suggestion_from_rows(
                 "current": _number(old_total),
                 "suggested": _number(threshold),
                 "goal": "the highest F1 on the training part, floors held",
+                "training_mqls": len(chosen),
+                "interval": [round(interval[0], 4), round(interval[1], 4)],
             },
             "document": suggested_document(document, points, threshold),
         },
@@ -320,6 +343,7 @@ def calibration_suggestion(
         learning.rows,
         seed=seed,
         min_conversions=getattr(settings, "MQA_CALIBRATION_MIN_CONVERSIONS", 30),
+        max_interval_width=settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH,
     )
     return {
         "cutoff": cutoff,

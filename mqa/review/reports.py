@@ -366,6 +366,7 @@ def _learning(data: dict[str, Any], version_id: int) -> dict[str, Any]:
             learning.rows,
             seed=seed,
             min_conversions=getattr(settings, "MQA_CALIBRATION_MIN_CONVERSIONS", 30),
+            max_interval_width=settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH,
         )
     except SuggestionError as error:
         return {

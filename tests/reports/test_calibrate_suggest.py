@@ -30,6 +30,7 @@ def suggest(*extra: str) -> list[str]:
 
 def test_it_prints_the_suggestion_and_writes_the_suggested_document(world, settings, tmp_path):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     out = tmp_path / "suggested.json"
 
     lines = suggest("--out", str(out))
@@ -88,6 +89,7 @@ def test_it_prints_the_suggestion_and_writes_the_suggested_document(world, setti
 
 def test_too_few_conversions_exit_non_zero_and_write_nothing(world, settings, tmp_path):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 100
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     out = tmp_path / "suggested.json"
 
     with pytest.raises(CommandError) as error:

@@ -61,6 +61,7 @@ def test_the_page_shows_the_evidence_the_suggestion_and_the_comparison(
     admin_client, webinar, settings
 ):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
 
     page = admin_client.get(PAGE, QUERY)
 
@@ -126,6 +127,7 @@ def test_the_page_shows_the_evidence_the_suggestion_and_the_comparison(
 
 def test_the_button_creates_exactly_the_suggested_draft(admin_client, world, settings):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     page = admin_client.get(PAGE, QUERY)
     expected = calibration_suggestion(cutoff=T, horizon_days=30)["suggestion"]["document"]
 
@@ -144,6 +146,7 @@ def test_too_few_conversions_show_the_reason_keep_the_evidence_and_offer_no_butt
     admin_client, world, settings
 ):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 100
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
 
     content = admin_client.get(PAGE, QUERY).content.decode()
 
@@ -155,8 +158,10 @@ def test_too_few_conversions_show_the_reason_keep_the_evidence_and_offer_no_butt
 
 def test_the_button_is_refused_below_the_minimum_and_creates_nothing(admin_client, world, settings):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     token = admin_client.get(PAGE, QUERY).context["learning"]["token"]
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 100
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
 
     response = admin_client.post(BUTTON, {"suggestion": token})
 
@@ -179,6 +184,7 @@ def test_a_forged_post_creates_nothing(admin_client, world):
 
 def test_outcomes_recorded_since_the_page_was_shown_refuse_the_draft(admin_client, world, settings):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     token = admin_client.get(PAGE, QUERY).context["learning"]["token"]
     for i in (2, 6, 8, 14, 22):  # five more conversions change what is learned
         won(email(i), T + timedelta(days=12))
@@ -195,6 +201,7 @@ def test_outcomes_recorded_since_the_page_was_shown_refuse_the_draft(admin_clien
 
 def test_only_staff_can_create_the_draft(client, admin_client, world, settings):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     token = admin_client.get(PAGE, QUERY).context["learning"]["token"]
 
     response = client.post(BUTTON, {"suggestion": token})

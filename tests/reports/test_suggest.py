@@ -3,6 +3,7 @@ integer points next to a logistic regression's, the guardrail, and the API."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -164,6 +165,7 @@ def world(active_model) -> None:
 
 def test_the_api_suggests_without_a_draft_unless_asked(api, world, settings):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     versions = ScoringModelVersion.objects.count()
 
     response = api.post(URL, {"cutoff": T.isoformat(), "horizon_days": 30}, format="json")
@@ -189,6 +191,7 @@ def test_the_api_suggests_without_a_draft_unless_asked(api, world, settings):
 
 def test_the_api_creates_the_suggested_draft_when_asked(api, world, settings):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
 
     response = api.post(
         URL, {"cutoff": T.isoformat(), "horizon_days": 30, "create_draft": True}, format="json"
@@ -203,6 +206,7 @@ def test_the_api_creates_the_suggested_draft_when_asked(api, world, settings):
 
 def test_the_api_refuses_too_few_conversions_and_creates_nothing(api, world, settings):
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 100
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     versions = ScoringModelVersion.objects.count()
 
     response = api.post(
@@ -243,8 +247,30 @@ def test_the_api_names_a_bad_field(api, world, body, field, message):
 
 def test_the_minimum_number_of_conversions_defaults_to_30_and_comes_from_settings(world, settings):
     del settings.MQA_CALIBRATION_MIN_CONVERSIONS  # the default: 32 conversions are enough
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
     assert calibration_suggestion(cutoff=T, horizon_days=30)["split"]["train"] == 63
     settings.MQA_CALIBRATION_MIN_CONVERSIONS = 33
+    settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH = 1.0  # a small world
 
     with pytest.raises(SuggestionError, match=r"^32 conversions .* needs at least 33 "):
         calibration_suggestion(cutoff=T, horizon_days=30)
+
+
+def test_no_suggestion_where_the_rate_at_the_suggested_total_is_too_uncertain(api, world, settings):
+    settings.MQA_CALIBRATION_MIN_CONVERSIONS = 10  # enough conversions, too few MQLs
+    versions = ScoringModelVersion.objects.count()
+    uncertain = (
+        r"^the conversion rate of the \d+ training MQLs at the suggested total \d+ "
+        r"\(\d+ converted\) has a 95% interval of 0\.\d{3} to [01]\.\d{3}, wider than 0\.2: "
+        r"too uncertain to suggest points$"
+    )
+
+    with pytest.raises(SuggestionError, match=uncertain):
+        calibration_suggestion(cutoff=T, horizon_days=30)
+    response = api.post(
+        URL, {"cutoff": T.isoformat(), "horizon_days": 30, "create_draft": True}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert re.match(uncertain, response.json()["detail"])
+    assert ScoringModelVersion.objects.count() == versions
