@@ -93,6 +93,16 @@ def _unique(values: Any) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
+def _occurrences(rules: tuple[ActivityRule, ...]) -> list[tuple[ActivityRule, int]]:
+    """Each rule with how many equal rules came before it in the same list."""
+    seen: dict[ActivityRule, int] = {}
+    out = []
+    for rule in rules:
+        out.append((rule, seen.get(rule, 0)))
+        seen[rule] = seen.get(rule, 0) + 1
+    return out
+
+
 def _matches(sql: Sql, conditions: list[Condition], compile_: Any, prefix: str) -> str:
     """Select-list items `<prefix>0, <prefix>1, …`: each condition evaluated once per row.
 
@@ -206,8 +216,12 @@ def _activity_totals(
     """CTEs ending in `name`(owner, raw, explained): the points of the rules of each owner's
     model (`per_model[seg]`), explained in that model's rule order. `segs` names the CTE and
     key column that give each owner's `seg`; it is joined only when the models' rules differ."""
-    rules = _unique(r for model_rules in per_model for r in model_rules)
-    position = {rule: i for i, rule in enumerate(rules)}
+    # A rule listed twice in one model counts twice (SPEC §4: each rule counts its events), so
+    # rules are told apart by their content and which occurrence of it they are in their model.
+    keyed = [_occurrences(model_rules) for model_rules in per_model]
+    keys = _unique(key for model_keys in keyed for key in model_keys)
+    rules = [rule for rule, _ in keys]
+    position = {key: i for i, key in enumerate(keys)}
     activities = _activities(sql, rules, table, owner, now, in_scope("{owner}", by_ids))
     explained = (
         "jsonb_agg(jsonb_build_object('label', r.label, 'type', r.type, 'count', p.n, "
@@ -218,9 +232,9 @@ def _activity_totals(
   FROM per_rule p JOIN rules r ON r.rule = p.rule GROUP BY p.owner"""
     else:
         used = [
-            f"({seg}, {position[rule]}, {pos})"
-            for seg, model_rules in enumerate(per_model)
-            for pos, rule in enumerate(model_rules)
+            f"({seg}, {position[key]}, {pos})"
+            for seg, model_keys in enumerate(keyed)
+            for pos, key in enumerate(model_keys)
         ]
         of_model = (
             f"(VALUES {', '.join(used)}) m(seg, rule, pos)"

@@ -335,6 +335,35 @@ SEGMENTED_WORLD: dict[str, Any] = {
     "signals": [(0, "demo", -1.0), (1, "demo", -1.0)],
 }
 
+# A rule given twice counts twice (each rule counts its events): the compiled SQL must not
+# merge equal rules, within a model or across segments.
+TWICE_RULE = {"event_type": "demo", "points": 1}
+TWICE: dict[str, Any] = {
+    "format": "mqa.scoring-model/v1",
+    "name": "a rule twice",
+    "contact": {"engagement": {"rules": [TWICE_RULE, TWICE_RULE]}, "thresholds": {"total": 1}},
+    "account": {"signals": {"rules": [{"signal_type": "demo", "points": 3}] * 2}},
+    "segments": [
+        {
+            "name": "big",
+            "when": [{"attribute": "employee_count", "op": "gte", "value": 1000}],
+            "contact": {"engagement": {"rules": [TWICE_RULE, TWICE_RULE, TWICE_RULE]}},
+        }
+    ],
+}
+TWICE_WORLD: dict[str, Any] = {
+    "accounts": [
+        {"employee_count": 5000, "industry": None, "is_target": False, "custom": {}},
+        {"employee_count": 10, "industry": None, "is_target": False, "custom": {}},
+    ],
+    "contacts": [
+        {"seniority": None, "country": None, "buying_role": None, "custom": {}, "account": 0},
+        {"seniority": None, "country": None, "buying_role": None, "custom": {}, "account": 1},
+    ],
+    "events": [(0, "demo", -1.0, None), (1, "demo", -1.0, None)],
+    "signals": [(0, "demo", -1.0), (1, "demo", -1.0)],
+}
+
 
 def _store_world(data: dict[str, Any]) -> None:
     accounts = [
@@ -443,6 +472,7 @@ def _near(value: float, thresholds: list[float]) -> bool:
 @given(document=model(), data=world)
 @example(document=SEVERAL_FIT_RULES_MATCH, data=SEVERAL_FIT_RULES_WORLD)
 @example(document=SEGMENTED, data=SEGMENTED_WORLD)
+@example(document=TWICE, data=TWICE_WORLD)
 def test_sql_rescore_equals_the_pure_engine(document, data):
     parsed = parse_document(document)
     with transaction.atomic():
