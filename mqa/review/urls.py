@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mqa.review import reports, views
+from mqa.review import learning, reports, views
 
 app_name = "review"
 urlpatterns = [
@@ -13,7 +13,7 @@ urlpatterns = [
     path("calibration/draft", reports.calibration_draft, name="calibration_draft"),
     path(
         "calibration/suggestion-draft",
-        reports.calibration_suggestion_draft,
+        learning.calibration_suggestion_draft,
         name="calibration_suggestion_draft",
     ),
     path("handoffs/<int:handoff_id>/accept", views.handoff_accept_view, name="handoff_accept"),
