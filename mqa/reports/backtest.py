@@ -164,6 +164,21 @@ def _label(first: datetime | None, cutoff: datetime, end: datetime) -> bool | No
     return first <= end
 
 
+def backtest_version(version_id: int | None) -> tuple[ScoringModelVersion, ScoringModel]:
+    """The version a backtest scores with (the active one unless named) and its model."""
+    versions = ScoringModelVersion.objects.all()
+    version = (
+        versions.filter(pk=version_id).first()
+        if version_id is not None
+        else versions.filter(state=ScoringModelVersion.State.ACTIVE).first()
+    )
+    if version is None:
+        raise BacktestError(
+            "version", "no such scoring model version" if version_id else "no active model"
+        )
+    return version, scoring_model_of(version)
+
+
 def calibration_backtest(
     *,
     cutoff: datetime,
@@ -189,17 +204,7 @@ def calibration_backtest(
         raise BacktestError("min_conversions", "must be at least 1")
     if not 0 < max_interval_width <= 1:
         raise BacktestError("max_interval_width", "must be in (0, 1]")
-    versions = ScoringModelVersion.objects.all()
-    version = (
-        versions.filter(pk=version_id).first()
-        if version_id is not None
-        else versions.filter(state=ScoringModelVersion.State.ACTIVE).first()
-    )
-    if version is None:
-        raise BacktestError(
-            "version", "no such scoring model version" if version_id else "no active model"
-        )
-    model = scoring_model_of(version)
+    version, model = backtest_version(version_id)
     end = cutoff + timedelta(days=horizon_days)
     converted_contacts, converted_accounts = _first_conversions(label)
 

@@ -33,7 +33,13 @@ from django.db.models import Q
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.models import ScoringModelVersion
-from mqa.reports.backtest import LABELS, BacktestError, _first_conversions, _label
+from mqa.reports.backtest import (
+    LABELS,
+    BacktestError,
+    _first_conversions,
+    _label,
+    backtest_version,
+)
 from mqa.reports.features import (
     CRITERIA,
     AccountRow,
@@ -46,7 +52,6 @@ from mqa.scoring import CommitteeMember
 from mqa.scoring.operators import evaluate
 from mqa.scoring.segments import account_models, contact_models
 from mqa.scoring.types import Condition, ScoringModel
-from mqa.selectors import scoring_model_of
 from mqa.services.dry_run import accounts_scored, committee_member, contacts_scored
 from mqa.services.facts import contact_facts
 
@@ -140,19 +145,28 @@ def _matcher(kind: str, label: str) -> Callable[[RuleRow], bool]:
     return lambda r: label in r.disqualifiers
 
 
-def rule_evidence(
-    model: ScoringModel, rows: Sequence[RuleRow], *, min_support: int = MIN_SUPPORT
+def _evidence(
+    labels: Sequence[tuple[str, str]],
+    matcher: Callable[[str, str], Callable[[Any], bool]],
+    rows: Sequence[Any],
+    min_support: int,
 ) -> list[dict[str, Any]]:
-    """Every rule's evidence, highest lift first (rules that matched nothing last)."""
     hits_total = sum(1 for r in rows if r.converted)
     out = []
-    for kind, label in rule_labels(model):
-        matches = _matcher(kind, label)
+    for kind, label in labels:
+        matches = matcher(kind, label)
         matched = [r for r in rows if matches(r)]
         out.append(
             {"kind": kind, "rule": label, **_figures(matched, hits_total, len(rows), min_support)}
         )
     return sorted(out, key=lambda e: (e["lift"] is None, -(e["lift"] or 0.0)))
+
+
+def rule_evidence(
+    model: ScoringModel, rows: Sequence[RuleRow], *, min_support: int = MIN_SUPPORT
+) -> list[dict[str, Any]]:
+    """Every rule's evidence, highest lift first (rules that matched nothing last)."""
+    return _evidence(rule_labels(model), _matcher, rows, min_support)
 
 
 def account_rule_labels(model: ScoringModel) -> list[tuple[str, str]]:
@@ -184,15 +198,7 @@ def account_evidence(
 ) -> list[dict[str, Any]]:
     """The evidence of every account rule and MQA criterion (a criterion "matches" the
     accounts that met it as of the cut-off), highest lift first."""
-    hits_total = sum(1 for r in rows if r.converted)
-    out = []
-    for kind, label in account_rule_labels(model):
-        matches = _account_matcher(kind, label)
-        matched = [r for r in rows if matches(r)]
-        out.append(
-            {"kind": kind, "rule": label, **_figures(matched, hits_total, len(rows), min_support)}
-        )
-    return sorted(out, key=lambda e: (e["lift"] is None, -(e["lift"] or 0.0)))
+    return _evidence(account_rule_labels(model), _account_matcher, rows, min_support)
 
 
 def _conditions(model: ScoringModel) -> list[Condition]:
@@ -278,17 +284,7 @@ def learning_rows_get(
         raise BacktestError("label", f"label must be one of {', '.join(LABELS)}")
     if horizon_days < 1:
         raise BacktestError("horizon_days", "must be at least 1")
-    versions = ScoringModelVersion.objects.all()
-    version = (
-        versions.filter(pk=version_id).first()
-        if version_id is not None
-        else versions.filter(state=ScoringModelVersion.State.ACTIVE).first()
-    )
-    if version is None:
-        raise BacktestError(
-            "version", "no such scoring model version" if version_id else "no active model"
-        )
-    model = scoring_model_of(version)
+    version, model = backtest_version(version_id)
     end = cutoff + timedelta(days=horizon_days)
     converted_contacts, converted_accounts = _first_conversions(label)
     existing = Contact.objects.filter(
