@@ -120,7 +120,7 @@ def test_the_suggestions_held_out_auc_is_that_of_a_regression_on_the_same_featur
         "seed": DEFAULT_SEED,
         "train": 4200,
         "held_out": 1800,
-        "train_conversions": result["split"]["train_conversions"],
+        "train_conversions": sum(rows[i].converted for i in train),
         "held_out_conversions": sum(rows[i].converted for i in test),
         "stratified": True,
     }
