@@ -33,7 +33,8 @@ happened before T, label who converted within the horizon after T, and summarise
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +48,13 @@ from mqa.reports.calibration import MAX_INTERVAL_WIDTH, Scored, calibration_summ
 from mqa.reports.funnel import REACHES
 from mqa.scoring import CommitteeMember
 from mqa.scoring.segments import account_model, contact_model
-from mqa.scoring.types import ContactThresholds, ScoringModel, Segment
+from mqa.scoring.types import (
+    AccountResult,
+    ContactResult,
+    ContactThresholds,
+    ScoringModel,
+    Segment,
+)
 from mqa.selectors import scoring_model_of
 from mqa.services.dry_run import accounts_scored, committee_member, contacts_scored
 
@@ -164,6 +171,59 @@ def _label(first: datetime | None, cutoff: datetime, end: datetime) -> bool | No
     return first <= end
 
 
+@dataclass(frozen=True)
+class Backtested:
+    """A record of a backtest's population, scored as of the cut-off: a contact (with its
+    result) or an account (with its rollup), and whether it converted in the horizon — None
+    when it had already converted by the cut-off."""
+
+    key: str
+    result: ContactResult | AccountResult
+    converted: bool | None
+    contact: Contact | None = None
+    account: Account | None = None
+
+    @property
+    def contact_result(self) -> ContactResult:
+        assert isinstance(self.result, ContactResult)
+        return self.result
+
+    @property
+    def account_result(self) -> AccountResult:
+        assert isinstance(self.result, AccountResult)
+        return self.result
+
+
+def backtest_population(
+    *, model: ScoringModel, cutoff: datetime, horizon_days: int, label: str
+) -> Iterator[Backtested]:
+    """Every contact, then every account, that existed by the cut-off (see the module
+    docstring), scored with `model` as of the cut-off with only earlier activities, and
+    labelled; accounts roll up their contacts' scores as of the cut-off."""
+    end = cutoff + timedelta(days=horizon_days)
+    converted_contacts, converted_accounts = _first_conversions(label)
+    committees: dict[int, list[CommitteeMember]] = defaultdict(list)
+    existing = Contact.objects.filter(
+        Q(created_at__lt=cutoff)
+        | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
+    )
+    for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
+        if contact.account_id:
+            committees[contact.account_id].append(committee_member(contact, result))
+        converted = _label(converted_contacts.get(contact.id), cutoff, end)
+        yield Backtested(contact.email, result, converted, contact=contact)
+    existing_accounts = Account.objects.filter(
+        Q(created_at__lt=cutoff)
+        | Q(pk__in=list(committees))
+        | Q(pk__in=AccountSignal.objects.filter(occurred_at__lt=cutoff).values("account_id"))
+    )
+    for account, rollup in accounts_scored(
+        model, existing_accounts, committees, cutoff, before=cutoff
+    ):
+        converted = _label(converted_accounts.get(account.id), cutoff, end)
+        yield Backtested(account.domain, rollup, converted, account=account)
+
+
 def backtest_version(version_id: int | None) -> tuple[ScoringModelVersion, ScoringModel]:
     """The version a backtest scores with (the active one unless named) and its model."""
     versions = ScoringModelVersion.objects.all()
@@ -205,73 +265,54 @@ def calibration_backtest(
     if not 0 < max_interval_width <= 1:
         raise BacktestError("max_interval_width", "must be in (0, 1]")
     version, model = backtest_version(version_id)
-    end = cutoff + timedelta(days=horizon_days)
-    converted_contacts, converted_accounts = _first_conversions(label)
-
-    contacts: list[Scored] = []
-    committees: dict[int, list[CommitteeMember]] = defaultdict(list)
-    existing = Contact.objects.filter(
-        Q(created_at__lt=cutoff)
-        | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
-    )
     thresholds = {None: model.contact.thresholds} | {
         s.name: s.contact.thresholds for s in model.segments
     }
+    contacts: list[Scored] = []
+    accounts: list[Scored] = []
     seen = {"contacts": 0, "accounts": 0}
     converted_before = {"contacts": 0, "accounts": 0}
-    for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
-        seen["contacts"] += 1
-        if contact.account_id:
-            committees[contact.account_id].append(committee_member(contact, result))
-        converted = _label(converted_contacts.get(contact.id), cutoff, end)
-        if converted is None:
-            converted_before["contacts"] += 1
-            continue
-        eligible = result.status != "disqualified"
-        its = thresholds[result.segment]
-        contacts.append(
-            Scored(
-                key=contact.email,
-                score=result.total,
-                qualifies_otherwise=eligible
-                and result.fit >= its.fit_floor
-                and result.engagement >= its.engagement_floor,
-                converted=converted,
-                fit=result.fit,
-                engagement=result.engagement,
-                eligible=eligible,
-                segment=result.segment,
-            )
-        )
-
-    accounts: list[Scored] = []
-    existing_accounts = Account.objects.filter(
-        Q(created_at__lt=cutoff)
-        | Q(pk__in=list(committees))
-        | Q(pk__in=AccountSignal.objects.filter(occurred_at__lt=cutoff).values("account_id"))
-    )
-    for account, rollup in accounts_scored(
-        model, existing_accounts, committees, cutoff, before=cutoff
+    for record in backtest_population(
+        model=model, cutoff=cutoff, horizon_days=horizon_days, label=label
     ):
-        seen["accounts"] += 1
-        converted = _label(converted_accounts.get(account.id), cutoff, end)
-        if converted is None:
-            converted_before["accounts"] += 1
+        kind = "contacts" if record.contact else "accounts"
+        seen[kind] += 1
+        if record.converted is None:
+            converted_before[kind] += 1
             continue
-        eligible = rollup.status != "disqualified"
-        accounts.append(
-            Scored(
-                key=account.domain,
-                score=rollup.engagement,
-                qualifies_otherwise=eligible
-                and all(m["criterion"] == "engagement" for m in rollup.missing),
-                converted=converted,
-                fit=rollup.fit,
-                engagement=rollup.engagement,
-                eligible=eligible,
-                segment=rollup.segment,
+        eligible = record.result.status != "disqualified"
+        if record.contact is not None:
+            result = record.contact_result
+            its = thresholds[result.segment]
+            contacts.append(
+                Scored(
+                    key=record.key,
+                    score=result.total,
+                    qualifies_otherwise=eligible
+                    and result.fit >= its.fit_floor
+                    and result.engagement >= its.engagement_floor,
+                    converted=record.converted,
+                    fit=result.fit,
+                    engagement=result.engagement,
+                    eligible=eligible,
+                    segment=result.segment,
+                )
             )
-        )
+        else:
+            rollup = record.account_result
+            accounts.append(
+                Scored(
+                    key=record.key,
+                    score=rollup.engagement,
+                    qualifies_otherwise=eligible
+                    and all(m["criterion"] == "engagement" for m in rollup.missing),
+                    converted=record.converted,
+                    fit=rollup.fit,
+                    engagement=rollup.engagement,
+                    eligible=eligible,
+                    segment=rollup.segment,
+                )
+            )
 
     t = model.contact.thresholds
 

@@ -24,20 +24,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Q
-
-from accounts.models import Account, AccountSignal
-from contacts.models import Contact, EngagementEvent
 from mqa.models import ScoringModelVersion
 from mqa.reports.backtest import (
     LABELS,
     BacktestError,
-    _first_conversions,
-    _label,
+    backtest_population,
     backtest_version,
 )
 from mqa.reports.features import (
@@ -48,11 +43,9 @@ from mqa.reports.features import (
     attributes_of,
     rule_row,
 )
-from mqa.scoring import CommitteeMember
 from mqa.scoring.operators import evaluate
 from mqa.scoring.segments import account_models, contact_models
 from mqa.scoring.types import Condition, ScoringModel
-from mqa.services.dry_run import accounts_scored, committee_member, contacts_scored
 from mqa.services.facts import contact_facts
 
 Z95 = 1.959963984540054
@@ -285,40 +278,25 @@ def learning_rows_get(
     if horizon_days < 1:
         raise BacktestError("horizon_days", "must be at least 1")
     version, model = backtest_version(version_id)
-    end = cutoff + timedelta(days=horizon_days)
-    converted_contacts, converted_accounts = _first_conversions(label)
-    existing = Contact.objects.filter(
-        Q(created_at__lt=cutoff)
-        | Q(pk__in=EngagementEvent.objects.filter(occurred_at__lt=cutoff).values("contact_id"))
-    )
-    rows = []
-    committees: dict[int, list[CommitteeMember]] = {}
-    for contact, result in contacts_scored(model, existing, cutoff, before=cutoff):
-        if contact.account_id:
-            committees.setdefault(contact.account_id, []).append(committee_member(contact, result))
-        converted = _label(converted_contacts.get(contact.id), cutoff, end)
-        if converted is None:
-            continue
-        rows.append(
-            rule_row(
-                model,
-                result,
-                key=contact.email,
-                converted=converted,
-                attributes=attributes_of(contact_facts(contact)),
-            )
-        )
-    # The backtest's account population: existing at the cut-off, or with a contact or signal.
-    existing_accounts = Account.objects.filter(
-        Q(created_at__lt=cutoff)
-        | Q(pk__in=list(committees))
-        | Q(pk__in=AccountSignal.objects.filter(occurred_at__lt=cutoff).values("account_id"))
-    )
-    accounts = []
-    for account, rollup in accounts_scored(
-        model, existing_accounts, committees, cutoff, before=cutoff
+    rows, accounts = [], []
+    for record in backtest_population(
+        model=model, cutoff=cutoff, horizon_days=horizon_days, label=label
     ):
-        converted = _label(converted_accounts.get(account.id), cutoff, end)
-        if converted is not None:
-            accounts.append(account_row(rollup, key=account.domain, converted=converted))
+        if record.converted is None:
+            continue
+        if record.contact is not None:
+            attributes = attributes_of(contact_facts(record.contact))
+            rows.append(
+                rule_row(
+                    model,
+                    record.contact_result,
+                    key=record.key,
+                    converted=record.converted,
+                    attributes=attributes,
+                )
+            )
+        else:
+            accounts.append(
+                account_row(record.account_result, key=record.key, converted=record.converted)
+            )
     return Learning(version=version, model=model, rows=rows, accounts=accounts)
