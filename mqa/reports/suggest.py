@@ -325,6 +325,49 @@ def suggestion_from_rows(
     }
 
 
+def calibration_learning(
+    *,
+    cutoff: datetime,
+    horizon_days: int,
+    label: str = "won",
+    version_id: int | None = None,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Any]:
+    """The backtest's records as of `cutoff` → evidence (contacts and accounts) and values no
+    rule uses, always; the suggested weights and the comparison unless the suggestion is
+    refused, when `refused` says why (evidence needs no minimum)."""
+    learning = learning_rows_get(
+        cutoff=cutoff, horizon_days=horizon_days, label=label, version_id=version_id
+    )
+    model, rows = learning.model, learning.rows
+    head = {
+        "cutoff": cutoff,
+        "horizon_days": horizon_days,
+        "label": label,
+        "model_version": learning.version.version,
+        "version_id": learning.version.id,
+        "records": len(rows),
+        "account_evidence": account_evidence(model, learning.accounts),
+    }
+    try:
+        result = suggestion_from_rows(
+            model,
+            learning.version.document,
+            rows,
+            seed=seed,
+            min_conversions=getattr(settings, "MQA_CALIBRATION_MIN_CONVERSIONS", 30),
+            max_interval_width=settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH,
+        )
+    except SuggestionError as error:
+        return {
+            **head,
+            "evidence": rule_evidence(model, rows),
+            "unused_values": unused_values(model, rows),
+            "refused": str(error),
+        }
+    return {**head, **result, "refused": None}
+
+
 def calibration_suggestion(
     *,
     cutoff: datetime,
@@ -333,25 +376,12 @@ def calibration_suggestion(
     version_id: int | None = None,
     seed: int = DEFAULT_SEED,
 ) -> dict[str, Any]:
-    """The backtest's contacts as of `cutoff` → evidence, suggested weights, comparison."""
-    learning = learning_rows_get(
-        cutoff=cutoff, horizon_days=horizon_days, label=label, version_id=version_id
+    """The backtest's contacts as of `cutoff` → evidence, suggested weights, comparison;
+    `SuggestionError` when the suggestion is refused."""
+    result = calibration_learning(
+        cutoff=cutoff, horizon_days=horizon_days, label=label, version_id=version_id, seed=seed
     )
-    result = suggestion_from_rows(
-        learning.model,
-        learning.version.document,
-        learning.rows,
-        seed=seed,
-        min_conversions=getattr(settings, "MQA_CALIBRATION_MIN_CONVERSIONS", 30),
-        max_interval_width=settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH,
-    )
-    return {
-        "cutoff": cutoff,
-        "horizon_days": horizon_days,
-        "label": label,
-        "model_version": learning.version.version,
-        "version_id": learning.version.id,
-        "records": len(learning.rows),
-        **result,
-        "account_evidence": account_evidence(learning.model, learning.accounts),
-    }
+    refused = result.pop("refused")
+    if refused:
+        raise SuggestionError(refused)
+    return result

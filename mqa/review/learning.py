@@ -15,7 +15,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,17 +22,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mqa.reports.backtest import BacktestError
-from mqa.reports.evidence import (
-    account_evidence,
-    learning_rows_get,
-    rule_evidence,
-    unused_values,
-)
 from mqa.reports.suggest import (
     DEFAULT_SEED,
     SuggestionError,
+    calibration_learning,
     calibration_suggestion,
-    suggestion_from_rows,
 )
 from mqa.scoring import DocumentError
 from mqa.services.model_versions import scoring_model_import
@@ -134,37 +127,25 @@ def suggestion_token(
 
 
 def learning_context(data: dict[str, Any], version_id: int) -> dict[str, Any]:
-    """Evidence, unused values and (unless refused) the suggestion of this backtest. The rows
-    are read once; a refused suggestion keeps the evidence, which needs no minimum."""
+    """Evidence, unused values and (unless refused) the suggestion of this backtest, shaped
+    for the page; a refused suggestion keeps the evidence, which needs no minimum."""
     seed = DEFAULT_SEED if data["seed"] is None else data["seed"]
-    learning = learning_rows_get(
+    result = calibration_learning(
         cutoff=data["cutoff"],
         horizon_days=data["horizon_days"],
         label=data["label"],
         version_id=version_id,
+        seed=seed,
     )
-    accounts = account_evidence(learning.model, learning.accounts)
-    try:
-        result = suggestion_from_rows(
-            learning.model,
-            learning.version.document,
-            learning.rows,
-            seed=seed,
-            min_conversions=getattr(settings, "MQA_CALIBRATION_MIN_CONVERSIONS", 30),
-            max_interval_width=settings.MQA_CALIBRATION_MAX_INTERVAL_WIDTH,
-        )
-    except SuggestionError as error:
-        return {
-            "evidence": _evidence_tables(rule_evidence(learning.model, learning.rows) + accounts),
-            "unused_values": [
-                _evidence_row(u) for u in unused_values(learning.model, learning.rows)
-            ],
-            "refused": str(error),
-        }
-    return {
-        "evidence": _evidence_tables(result["evidence"] + accounts),
+    shown = {
+        "evidence": _evidence_tables(result["evidence"] + result["account_evidence"]),
         "unused_values": [_evidence_row(u) for u in result["unused_values"]],
-        "refused": None,
+        "refused": result["refused"],
+    }
+    if result["refused"]:
+        return shown
+    return {
+        **shown,
         "split": result["split"],
         "suggestion": result["suggestion"],
         "comparison": _comparison_rows(result["comparison"]),
