@@ -25,9 +25,9 @@ from typing import Any
 from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from mqa.scoring import Activity, contributing_activities
-from mqa.scoring.segments import account_model, contact_model, segment_of
+from mqa.scoring.segments import account_model, contact_model, segment_named
 from mqa.scoring.types import ActivityRule, ScoringModel
-from mqa.services.facts import account_facts, activities_by_owner
+from mqa.services.facts import activities_by_owner
 
 VERSION = 1
 # The properties of an event that a CRM keeps (Segment's and HubSpot's usual names).
@@ -82,7 +82,8 @@ def _last_activity(contact_ids: list[int]) -> dict[str, Any] | None:
 
 def lead_context(*, contact: Contact, model: ScoringModel, now: datetime) -> dict[str, Any]:
     score = contact.score
-    segment = segment_of(model, account_facts(contact.account) if contact.account else None)
+    # The segment whose model scored it (a contact's is its account's).
+    segment = segment_named(model, score.segment)
     rules = contact_model(model, segment).engagement_rules
     activities = activities_by_owner(EngagementEvent, "contact_id", [contact.id], rules, now)
     counted = contributing_activities(rules, activities.get(contact.id, ()), now)
@@ -109,7 +110,7 @@ def account_context(*, account: Account, model: ScoringModel, now: datetime) -> 
         c.id: c.email
         for c in Contact.objects.filter(account_id=account.id).only("id", "email").order_by("id")
     }
-    segment = segment_of(model, account_facts(account))
+    segment = segment_named(model, score.segment)  # its contacts' too
     rules = contact_model(model, segment).engagement_rules
     by_contact = activities_by_owner(EngagementEvent, "contact_id", members, rules, now)
     events = [
