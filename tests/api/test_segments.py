@@ -12,7 +12,8 @@ import pytest
 from accounts.services import accounts_upsert
 from contacts.services import contacts_upsert, events_ingest
 from mqa.services.pipeline import pipeline_process
-from tests.factories import TEST_MODEL, mql_events, pricing_view
+from tests.api import test_reads
+from tests.factories import TEST_MODEL, mql_events
 
 pytestmark = pytest.mark.django_db
 
@@ -24,27 +25,15 @@ ENTERPRISE = {
 }
 
 
+# test_reads' Acme (two contacts, the VP an MQL), published with this module's segmented model.
+acme = test_reads.acme
+
+
 @pytest.fixture
 def test_document() -> dict[str, Any]:
     document = copy.deepcopy(TEST_MODEL)
     document["segments"] = [ENTERPRISE]
     return document
-
-
-@pytest.fixture
-def acme(active_model):
-    accounts_upsert(
-        items=[{"domain": "acme.com", "employee_count": 500, "is_target": True, "owner": "a@v.io"}]
-    )
-    contacts_upsert(
-        items=[
-            {"email": "ceo@acme.com", "seniority": "c_level", "buying_role": "decision_maker"},
-            {"email": "vp@acme.com", "seniority": "vp", "buying_role": "champion"},
-        ]
-    )
-    events_ingest(items=[*mql_events("vp@acme.com"), pricing_view("ceo@acme.com")])
-    pipeline_process()
-    return active_model
 
 
 def _contact(api, email: str) -> dict[str, Any]:
