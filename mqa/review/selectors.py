@@ -88,9 +88,10 @@ def review_account_get(*, domain: str, now: datetime, weeks: int = 16) -> dict[s
         return None
     score = getattr(account, "score", None)
     active = scoring_model_active()
-    segment = segment_named(active.model, score.segment if score else None) if active else None
-    model = account_model(active.model, segment) if active else None
-    required = list(model.thresholds.required_roles) if model else []
+    required: list[str] = []
+    if active:  # the required roles of the segment that judged it
+        segment = segment_named(active.model, score.segment if score else None)
+        required = list(account_model(active.model, segment).thresholds.required_roles)
     covered = set(score.roles_covered if score else [])
     contacts = list(
         Contact.objects.filter(account=account)
