@@ -1,4 +1,5 @@
-"""Read-side queries for contacts: lookup by email or id with scores, status history."""
+"""Read-side queries for contacts: lookup by email or id with scores and what each still
+lacks to be an MQL, status history."""
 
 from __future__ import annotations
 
@@ -9,11 +10,35 @@ from django.db.models import Q, QuerySet
 
 from contacts.models import Contact
 from mqa.models import ContactStatusChange
-from mqa.services.facts import CONTACT_FACTS
+from mqa.scoring.missing import contact_missing
+from mqa.scoring.segments import contact_model, segment_named, segment_of
+from mqa.selectors import scoring_model_active, scoring_model_of
+from mqa.services.facts import CONTACT_FACTS, account_facts
 
 
 def _with_scores() -> QuerySet[Contact]:
     return Contact.objects.select_related("account", "score", "score__model_version")
+
+
+def missing_of(contact: Contact) -> list[dict[str, Any]]:
+    """What the contact (loaded as `_with_scores`) still lacks to be an MQL, measured by the
+    thresholds that judged its stored score: its model version's, of the segment it names.
+    A contact not scored yet is measured as it stands (fit and engagement 0) by the active
+    model, in its account's segment; with no model at all, nothing is missing."""
+    score = getattr(contact, "score", None)
+    if score is not None and score.model_version is not None:
+        model = scoring_model_of(score.model_version)
+        segment = segment_named(model, score.segment)
+        fit, engagement = score.fit, score.engagement
+    else:
+        active = scoring_model_active()
+        if active is None:
+            return []
+        model = active.model
+        segment = segment_of(model, account_facts(contact.account) if contact.account else None)
+        fit, engagement = 0, 0.0
+    thresholds = contact_model(model, segment).thresholds
+    return list(contact_missing(thresholds, fit=fit, engagement=engagement))
 
 
 def contact_of(contact: Contact) -> dict[str, Any]:
@@ -32,6 +57,7 @@ def contact_of(contact: Contact) -> dict[str, Any]:
         "status_since": score.status_since if score else None,
         "model_version": score.model_version.version if score and score.model_version else None,
         "computed_at": score.computed_at if score else None,
+        "missing": missing_of(contact),
     }
 
 
@@ -47,6 +73,12 @@ def contacts_updated_since(contacts: QuerySet[Contact], since: datetime) -> Quer
 def contact_get(*, contact_id: int) -> dict[str, Any] | None:
     contact = _with_scores().filter(pk=contact_id).first()
     return contact_of(contact) if contact else None
+
+
+def contact_missing_get(*, contact_id: int) -> list[dict[str, Any]] | None:
+    """What one contact still lacks to be an MQL (`missing_of`); None for no such contact."""
+    contact = _with_scores().filter(pk=contact_id).first()
+    return missing_of(contact) if contact else None
 
 
 def contact_history_list(*, contact_id: int) -> QuerySet[ContactStatusChange] | None:

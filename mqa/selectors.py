@@ -125,6 +125,10 @@ def _round_robin(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]
     return picked
 
 
-def handoff_list() -> Any:
+# What a handoff's API and webhook fields read (`mqa.services.routing.handoff_fields`):
+# load handoffs with these to say them without a query each.
+HANDOFF_RELATED = ("contact", "contact__account", "account")
 
-    return Handoff.objects.select_related("contact", "account")
+
+def handoff_list() -> Any:
+    return Handoff.objects.select_related(*HANDOFF_RELATED)

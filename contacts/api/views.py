@@ -77,6 +77,12 @@ class EventsBulkView(ApiView):
         return bulk_call(request, events_ingest, kind="events", ok=status.HTTP_202_ACCEPTED)
 
 
+class ContactMissing(serializers.Serializer):
+    criterion = serializers.ChoiceField(choices=["fit_floor", "engagement_floor", "total"])
+    actual = serializers.FloatField(help_text="the contact's fit, engagement or total")
+    required = serializers.FloatField(help_text="the threshold of its model and segment")
+
+
 class ContactOut(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.CharField()
@@ -102,6 +108,11 @@ class ContactOut(serializers.Serializer):
     status_since = serializers.DateTimeField(allow_null=True)
     model_version = serializers.IntegerField(allow_null=True)
     computed_at = serializers.DateTimeField(allow_null=True)
+    missing = ContactMissing(
+        many=True,
+        help_text="the MQL thresholds not met (none for an MQL); a disqualified contact is "
+        "told by `disqualified_reasons`, its thresholds not met still listed here",
+    )
 
 
 class ContactFilter(django_filters.FilterSet):

@@ -176,6 +176,22 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class TrueOrFalseField(forms.Field):
+    """`true` or `false` (any case); anything else is a named 400, not a filter ignored."""
+
+    def to_python(self, value: Any) -> bool | None:
+        text = str(value).strip().lower() if value is not None else ""
+        if text == "":
+            return None
+        if text not in ("true", "false"):
+            raise forms.ValidationError("must be true or false")
+        return text == "true"
+
+
+class TrueOrFalseFilter(django_filters.BooleanFilter):
+    field_class = TrueOrFalseField
+
+
 def feed_response(
     request: Request,
     rows: QuerySet[Any],

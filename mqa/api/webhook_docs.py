@@ -60,12 +60,20 @@ _HANDOFF_DATA: dict[str, Any] = {
         "status": {"type": "string", "enum": ["open", "accepted", "rejected"]},
         "outcome": _TEXT,
         "contact_email": _TEXT,
-        "account_domain": _TEXT,
+        "account_domain": {
+            **_TEXT,
+            "description": "the account; for a lead, its contact's linked account (null: none)",
+        },
         "assignee": _TEXT,
         "queue": _TEXT,
         "unassigned": {"type": "boolean"},
         "reason": _TEXT,
-        "decision": {"type": "object", "description": "why it went where it went"},
+        "decision": {
+            "type": "object",
+            "description": "why it went where it went: `assignee`, `queue`, `owner_used`, "
+            "`skipped`, `unassigned`, and the routing rule that chose the queue by its 0-based "
+            "`rule` position and, when one did, its `rule_label`",
+        },
         "context": {
             "type": "object",
             "description": "why now (docs/crm.md): scores, breakdown, contributing events, "
@@ -80,7 +88,7 @@ _HANDOFF_EXAMPLE = {
     "status": "open",
     "outcome": None,
     "contact_email": "ada@acme.com",
-    "account_domain": None,
+    "account_domain": "acme.com",
     "assignee": "sdr@vendor.example",
     "queue": "inbound",
     "unassigned": False,

@@ -41,11 +41,15 @@ def _in_queue(
     last_by_queue: Mapping[str, str | None],
     open_counts: Mapping[str, int],
 ) -> Decision:
+    """Round-robin in `queue_name`; `rule` is the position of the rule that chose it."""
+    label = (config.rules[rule].label or None) if rule is not None else None
     queue = config.queue(queue_name)
     if queue is None:
-        return Decision(assignee=None, queue=queue_name, rule=rule)
+        return Decision(assignee=None, queue=queue_name, rule=rule, rule_label=label)
     assignee, skipped = round_robin(queue, last_by_queue.get(queue.name), open_counts)
-    return Decision(assignee=assignee, queue=queue.name, rule=rule, skipped=tuple(skipped))
+    return Decision(
+        assignee=assignee, queue=queue.name, rule=rule, skipped=tuple(skipped), rule_label=label
+    )
 
 
 def route_lead(

@@ -44,24 +44,31 @@ class RoutingConfig:
 
 @dataclass(frozen=True)
 class Decision:
-    """Where a handoff goes and why (stored with the handoff)."""
+    """Where a handoff goes and why (stored with the handoff).
+
+    A rule that chose the queue is named by its 0-based position (`rule`, the key clients
+    have always read) and its label (`rule_label`, given only when a rule chose: SPEC §6).
+    """
 
     assignee: str | None
     queue: str | None = None
     owner_used: bool = False
     rule: int | None = None
     skipped: tuple[dict[str, str], ...] = field(default=())
+    rule_label: str | None = None
 
     @property
     def unassigned(self) -> bool:
         return self.assignee is None
 
     def as_dict(self) -> dict[str, Any]:
+        named = {"rule_label": self.rule_label} if self.rule is not None else {}
         return {
             "assignee": self.assignee,
             "queue": self.queue,
             "owner_used": self.owner_used,
             "rule": self.rule,
+            **named,
             "skipped": list(self.skipped),
             "unassigned": self.unassigned,
         }

@@ -1,9 +1,9 @@
 """Sales feedback on handoffs and their SLAs (SPEC §6).
 
 Lifecycle: open → accepted | rejected(reason); an accepted handoff then records outcomes
-forward only: sql → opportunity → won | lost. Every change is a compare-and-swap on the
-current state, so a double click or a race changes things once; the loser gets
-`HandoffConflict` (HTTP 409).
+forward only: sql → opportunity → won | lost. While open, a handoff may be (re)assigned by
+hand. Every change is a compare-and-swap on the current state, so a double click or a race
+changes things once; the loser gets `HandoffConflict` (HTTP 409).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from mqa.ingest import UpsertResult
 from mqa.models import Handoff
 from mqa.models.routing import RejectReason
 from mqa.schemas import AwareDatetime, domain_or_invalid
+from mqa.selectors import HANDOFF_RELATED
 from mqa.services.routing import handoff_as_event
 from mqa.services.webhooks import webhook_events_emit
 
@@ -49,7 +50,12 @@ class HandoffConflict(ValueError):
     """The handoff is not in a state that allows this change."""
 
 
+ASSIGNEE_MAX_LENGTH: int = Handoff._meta.get_field("assignee").max_length or 255
+
+
 def _changed(handoff_id: int, expect: Q, update: dict[str, Any]) -> Handoff:
+    # `update()` skips `auto_now`: the change feed's readers see when it happened.
+    update = {"updated_at": timezone.now(), **update}
     with transaction.atomic():
         if Handoff.objects.filter(expect, pk=handoff_id).update(**update) != 1:
             current = Handoff.objects.get(pk=handoff_id)  # DoesNotExist → 404
@@ -57,7 +63,7 @@ def _changed(handoff_id: int, expect: Q, update: dict[str, Any]) -> Handoff:
                 f"handoff {handoff_id} is {current.status}"
                 + (f" with outcome {current.outcome}" if current.outcome else "")
             )
-        handoff = Handoff.objects.select_related("contact", "account").get(pk=handoff_id)
+        handoff = Handoff.objects.select_related(*HANDOFF_RELATED).get(pk=handoff_id)
         webhook_events_emit(event_type="handoff.updated", payloads=[handoff_as_event(handoff)])
     return handoff
 
@@ -84,6 +90,23 @@ def handoff_reject(
             "note": note,
             "rejected_at": now or timezone.now(),
         },
+    )
+
+
+def handoff_assign(*, handoff_id: int, assignee: str) -> Handoff:
+    """Give an open handoff to `assignee` (by hand: over the API or the review pages),
+    whether it was unassigned or someone else's; it is no longer flagged unassigned.
+
+    `assignee` is trimmed and must be non-empty and fit the column; raises `ValueError`
+    otherwise, `Handoff.DoesNotExist` for an unknown id, `HandoffConflict` unless open.
+    """
+    assignee = assignee.strip()
+    if not assignee or len(assignee) > ASSIGNEE_MAX_LENGTH:
+        raise ValueError(f"assignee must be 1 to {ASSIGNEE_MAX_LENGTH} characters")
+    return _changed(
+        handoff_id,
+        Q(status=Handoff.Status.OPEN),
+        {"assignee": assignee, "unassigned": False},
     )
 
 
@@ -126,7 +149,7 @@ def handoffs_warn_due_soon(*, now: datetime | None = None) -> int:
             .values_list("id", flat=True)
         )
         Handoff.objects.filter(id__in=due, sla_warned_at__isnull=True).update(sla_warned_at=now)
-        warned = list(Handoff.objects.filter(id__in=due).select_related("contact", "account"))
+        warned = list(Handoff.objects.filter(id__in=due).select_related(*HANDOFF_RELATED))
         webhook_events_emit(
             event_type="handoff.sla_due_soon", payloads=[handoff_as_event(h) for h in warned]
         )
@@ -144,7 +167,7 @@ def handoffs_mark_breached(*, now: datetime | None = None) -> int:
             .values_list("id", flat=True)
         )
         Handoff.objects.filter(id__in=due, sla_breached_at__isnull=True).update(sla_breached_at=now)
-        breached = list(Handoff.objects.filter(id__in=due).select_related("contact", "account"))
+        breached = list(Handoff.objects.filter(id__in=due).select_related(*HANDOFF_RELATED))
         webhook_events_emit(
             event_type="handoff.sla_breached", payloads=[handoff_as_event(h) for h in breached]
         )

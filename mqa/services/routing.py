@@ -60,16 +60,24 @@ def routing_document_put(*, document: Any) -> dict[str, Any]:
     return canonical
 
 
+def _account_domain(handoff: Handoff) -> str | None:
+    """An account handoff's account, or a lead handoff's contact's linked account (now)."""
+    if handoff.account_id and handoff.account:
+        return handoff.account.domain
+    if handoff.contact_id and handoff.contact and handoff.contact.account:
+        return handoff.contact.account.domain
+    return None
+
+
 def handoff_fields(handoff: Handoff) -> dict[str, Any]:
-    """What a handoff says in the API and in webhooks alike (JSON-ready, no timestamps)."""
+    """What a handoff says in the API and in webhooks alike (JSON-ready, no timestamps);
+    load it with `mqa.selectors.HANDOFF_RELATED`."""
     return {
         "kind": handoff.kind,
         "status": handoff.status,
         "outcome": handoff.outcome,
         "contact_email": handoff.contact.email if handoff.contact_id and handoff.contact else None,
-        "account_domain": handoff.account.domain
-        if handoff.account_id and handoff.account
-        else None,
+        "account_domain": _account_domain(handoff),
         "assignee": handoff.assignee,
         "queue": handoff.queue,
         "unassigned": handoff.unassigned,
