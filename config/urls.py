@@ -5,7 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
 from contacts.api import views as contacts
-from mqa.api import learning, reports
+from mqa.api import learning, reports, series
+from mqa.api import model_versions as scoring_models
 from mqa.api import views as mqa
 from mqa.http import problems
 from mqa.ops import views as ops
@@ -16,6 +17,7 @@ api = [
     path("accounts", accounts.AccountListView.as_view()),
     path("accounts/<str:domain>/readiness", accounts.AccountReadinessView.as_view()),
     path("accounts/<str:domain>/history", accounts.AccountHistoryView.as_view()),
+    path("accounts/<str:domain>/series", series.AccountSeriesView.as_view()),
     path("signals/bulk", accounts.SignalsBulkView.as_view()),
     path("contacts/bulk", contacts.ContactsBulkView.as_view()),
     path("contacts/erase", contacts.ContactsEraseView.as_view()),
@@ -27,11 +29,17 @@ api = [
     path("handoffs/<int:handoff_id>/accept", mqa.HandoffAcceptView.as_view()),
     path("handoffs/<int:handoff_id>/reject", mqa.HandoffRejectView.as_view()),
     path("handoffs/<int:handoff_id>/outcome", mqa.HandoffOutcomeView.as_view()),
+    path("handoffs/<int:handoff_id>/assign", mqa.HandoffAssignView.as_view()),
     path("routing", mqa.RoutingView.as_view()),
-    path("scoring-models", mqa.ScoringModelImportView.as_view()),
+    path("scoring-models", scoring_models.ScoringModelsView.as_view()),
     path("scoring-models/active", mqa.ActiveScoringModelView.as_view()),
+    path("scoring-models/<int:version_id>", scoring_models.ScoringModelDetailView.as_view()),
     path("scoring-models/<int:version_id>/preview", mqa.ScoringModelPreviewView.as_view()),
     path("scoring-models/<int:version_id>/publish", mqa.ScoringModelPublishView.as_view()),
+    path(
+        "scoring-models/<int:version_id>/rollback",
+        scoring_models.ScoringModelRollbackView.as_view(),
+    ),
     path("pipeline", mqa.PipelineView.as_view()),
     path("reports/funnel", reports.FunnelReportView.as_view()),
     path("reports/calibration", reports.CalibrationBacktestView.as_view()),

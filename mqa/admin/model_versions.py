@@ -1,4 +1,5 @@
-"""Scoring model versions in the admin: a rule editor for drafts, preview, publish, import/export.
+"""Scoring model versions in the admin: a rule editor for drafts, preview, publish, import/export,
+rollback to an earlier version, and the change history (who changed which rule how).
 
 Views only parse input, call one service, and render; the services validate, write the
 audit trail and start the rescore.
@@ -15,15 +16,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
+from mqa.admin.history import audit_rows
+from mqa.admin.model_view import model_parts
 from mqa.admin.rule_editor import ACCOUNT_ATTRIBUTES, CONTACT_ATTRIBUTES, RuleEditor, friendly
-from mqa.models import RescoreRun, ScoringModelAudit, ScoringModelVersion
+from mqa.models import RescoreRun, ScoringModelVersion
 from mqa.scoring import DocumentError
 from mqa.services.model_versions import (
+    AlreadyActive,
     NotADraft,
+    rescore_handoffs_count,
     scoring_model_draft_from_active,
     scoring_model_draft_update,
     scoring_model_import,
     scoring_model_publish,
+    scoring_model_rollback,
 )
 from mqa.services.preview import scoring_model_preview
 
@@ -65,6 +71,7 @@ class ScoringModelVersionAdmin(admin.ModelAdmin):
             path("<int:pk>/export/", view(self.export_view), name="mqa_scoringmodel_export"),
             path("<int:pk>/preview/", view(self.preview_view), name="mqa_scoringmodel_preview"),
             path("<int:pk>/publish/", view(self.publish_view), name="mqa_scoringmodel_publish"),
+            path("<int:pk>/rollback/", view(self.rollback_view), name="mqa_scoringmodel_rollback"),
             path("<int:pk>/progress/", view(self.progress_view), name="mqa_scoringmodel_progress"),
             *super().get_urls(),
         ]
@@ -86,15 +93,9 @@ class ScoringModelVersionAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         version = get_object_or_404(ScoringModelVersion, pk=object_id)
-        audit = ScoringModelAudit.objects.filter(version=version)[:20]
+        audit = audit_rows(version_id=version.pk)
         if version.state != ScoringModelVersion.State.DRAFT:
-            return render(
-                request,
-                f"{TEMPLATES}/readonly.html",
-                self._context(
-                    request, version, audit=audit, document=json.dumps(version.document, indent=2)
-                ),
-            )
+            return self._readonly(request, version, PublishForm())
         editor = RuleEditor(version.document, request.POST if request.method == "POST" else None)
         if request.method == "POST" and editor.is_valid():
             try:
@@ -121,6 +122,46 @@ class ScoringModelVersionAdmin(admin.ModelAdmin):
                 contact_attributes=CONTACT_ATTRIBUTES,
                 account_attributes=ACCOUNT_ATTRIBUTES,
             ),
+        )
+
+    def _readonly(
+        self, request: HttpRequest, version: ScoringModelVersion, rollback: PublishForm
+    ) -> HttpResponse:
+        return render(
+            request,
+            f"{TEMPLATES}/readonly.html",
+            self._context(
+                request,
+                version,
+                audit=audit_rows(version_id=version.pk),
+                rollback=rollback if version.state != ScoringModelVersion.State.ACTIVE else None,
+                parts=model_parts(version.document),
+            ),
+        )
+
+    def rollback_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Publish a copy of this (non-active) version: one step back to its rules."""
+        version = get_object_or_404(ScoringModelVersion, pk=pk)
+        change = reverse("admin:mqa_scoringmodelversion_change", args=[version.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change)
+        form = PublishForm(request.POST)
+        if not form.is_valid():
+            return self._readonly(request, version, form)
+        try:
+            run = scoring_model_rollback(
+                version_id=version.pk, route=form.cleaned_data["route"], user=request.user
+            )
+        except (AlreadyActive, DocumentError) as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(change)
+        messages.success(
+            request,
+            f"Rolled back: v{run.model_version.version} is active with the rules of "
+            f"v{version.version}.",
+        )
+        return HttpResponseRedirect(
+            reverse("admin:mqa_scoringmodel_progress", args=[run.model_version_id])
         )
 
     def new_draft_view(self, request: HttpRequest) -> HttpResponse:
@@ -201,5 +242,10 @@ class ScoringModelVersionAdmin(admin.ModelAdmin):
     def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = get_object_or_404(ScoringModelVersion, pk=pk)
         run = RescoreRun.objects.filter(model_version=version).first()
+        handoffs = rescore_handoffs_count(run_id=run.pk) if run and run.route else None
         template = "progress_bar.html" if request.headers.get("HX-Request") else "progress.html"
-        return render(request, f"{TEMPLATES}/{template}", self._context(request, version, run=run))
+        return render(
+            request,
+            f"{TEMPLATES}/{template}",
+            self._context(request, version, run=run, handoffs=handoffs),
+        )

@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from mqa.admin.base import ReadOnlyAdmin
 from mqa.models.webhooks import WebhookDelivery, WebhookSubscription
 from mqa.services.webhooks import (
+    WebhookAddressNotPublic,
+    WebhookHostUnresolved,
     WebhookTargetRefused,
     wake_webhook_sender,
     webhook_deliveries_retry,
@@ -71,8 +73,18 @@ class WebhookSubscriptionForm(forms.ModelForm):
             return url
         try:
             webhook_target_check(url)
+        except WebhookHostUnresolved as error:
+            raise forms.ValidationError(
+                f"The URL's host “{error.hostname}” was not found in DNS: check its spelling, "
+                "or save it once the name exists."
+            ) from error
+        except WebhookAddressNotPublic as error:
+            raise forms.ValidationError(
+                f"The URL's host {error}: webhooks go to public addresses unless "
+                "MQA_WEBHOOKS_ALLOW_PRIVATE is set."
+            ) from error
         except WebhookTargetRefused as error:
-            raise forms.ValidationError(str(error)) from error
+            raise forms.ValidationError(f"This URL cannot be used: {error}.") from error
         return url
 
 

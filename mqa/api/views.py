@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -24,6 +25,7 @@ from mqa.api.common import (
     UPDATED_SINCE,
     ApiView,
     NewestFirst,
+    TrueOrFalseFilter,
     UtcDateTimeFilter,
     feed_response,
     page_of,
@@ -35,8 +37,10 @@ from mqa.models.routing import RejectReason
 from mqa.scoring import DocumentError
 from mqa.selectors import handoff_list, pipeline_status_get
 from mqa.services.handoffs import (
+    ASSIGNEE_MAX_LENGTH,
     HandoffConflict,
     handoff_accept,
+    handoff_assign,
     handoff_outcome_record,
     handoff_reject,
 )
@@ -71,7 +75,7 @@ class ScoringModelImportView(ApiView):
     )
     def post(self, request: Request) -> Response:
         try:
-            version = scoring_model_import(document=request.data)
+            version = scoring_model_import(document=request.data, api_key=request.auth)
         except DocumentError as error:
             raise document_invalid(error) from error
         return Response({"id": version.id, "version": version.version}, status=201)
@@ -154,26 +158,38 @@ class ScoringModelPublishView(ApiView):
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
-        body = PublishIn(data=request.data)
-        if not body.is_valid():
-            raise invalid_fields(body.errors)
+        route = publish_route(request)
         try:
-            run = scoring_model_publish(version_id=version_id, route=body.validated_data["route"])
+            run = scoring_model_publish(version_id=version_id, route=route, api_key=request.auth)
         except ScoringModelVersion.DoesNotExist as error:
             raise not_found("such scoring model version") from error
         except NotADraft as error:
             raise conflict(str(error)) from error
         except DocumentError as error:
             raise conflict(f"the draft is no longer valid: {error}") from error
-        run.refresh_from_db()
-        out = {
-            "rescore_id": run.id,
-            "version": run.model_version.version,
-            "state": run.state,
-            "done": run.done,
-            "total": run.total,
-        }
-        return Response(out, status=status.HTTP_202_ACCEPTED)
+        return rescore_started(run)
+
+
+def publish_route(request: Request) -> bool:
+    """The `route` of a publish (or rollback) body; a 400 naming it when missing or not a bool."""
+    body = PublishIn(data=request.data)
+    if not body.is_valid():
+        raise invalid_fields(body.errors)
+    return bool(body.validated_data["route"])
+
+
+def rescore_started(run: Any, **extra: Any) -> Response:
+    """202 with the rescore a publish started (`RescoreOut`, plus `extra`)."""
+    run.refresh_from_db()
+    out = {
+        **extra,
+        "rescore_id": run.id,
+        "version": run.model_version.version,
+        "state": run.state,
+        "done": run.done,
+        "total": run.total,
+    }
+    return Response(out, status=status.HTTP_202_ACCEPTED)
 
 
 class ActiveScoringModelView(ApiView):
@@ -229,7 +245,10 @@ class HandoffOut(serializers.Serializer):
     unassigned = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
     note = serializers.CharField()
-    decision = serializers.DictField()
+    decision = serializers.DictField(
+        help_text="why it went where it went; a routing rule that chose the queue is named by "
+        "its 0-based `rule` position and its `rule_label`"
+    )
     context = serializers.DictField(
         help_text="why now, as of the handoff: scores and breakdown, contributing events, "
         "campaign, last activity, lead source; for accounts the committee (docs/crm.md)"
@@ -243,11 +262,20 @@ class HandoffFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Handoff.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Handoff.Status.choices)
     assignee = django_filters.CharFilter()
+    breached = TrueOrFalseFilter(method="filter_breached")
+    unassigned = TrueOrFalseFilter(method="filter_unassigned")
     updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Handoff
-        fields = ["kind", "status", "assignee", "updated_since"]
+        fields = ["kind", "status", "assignee", "breached", "unassigned", "updated_since"]
+
+    def filter_breached(self, queryset: Any, name: str, value: bool) -> Any:
+        return queryset.filter(sla_breached_at__isnull=not value)
+
+    def filter_unassigned(self, queryset: Any, name: str, value: bool) -> Any:
+        nobody = Q(assignee__isnull=True) | Q(assignee="")
+        return queryset.filter(nobody) if value else queryset.exclude(nobody)
 
 
 def handoff_out(h: Handoff) -> dict[str, Any]:
@@ -270,6 +298,8 @@ class HandoffListView(ApiView):
             OpenApiParameter("kind", str, enum=Handoff.Kind.values),
             OpenApiParameter("status", str, enum=Handoff.Status.values),
             OpenApiParameter("assignee", str),
+            OpenApiParameter("breached", bool, description="past its SLA (true) or not (false)"),
+            OpenApiParameter("unassigned", bool, description="without an assignee (true) or with"),
             UPDATED_SINCE,
             *PAGE_PARAMETERS,
         ],
@@ -385,4 +415,28 @@ class HandoffOutcomeView(ApiView):
             request,
             OutcomeIn,
             lambda outcome: handoff_outcome_record(handoff_id=handoff_id, outcome=outcome),
+        )
+
+
+class AssignIn(serializers.Serializer):
+    assignee = serializers.CharField(
+        max_length=ASSIGNEE_MAX_LENGTH, help_text="who works it from now on (e.g. an email)"
+    )
+
+
+class HandoffAssignView(ApiView):
+    permission_classes = [scope("feedback")]
+
+    @extend_schema(
+        operation_id="handoff_assign",
+        request=AssignIn,
+        description="Give an open handoff to someone (it was unassigned or someone else's); "
+        "announced as `handoff.updated`.",
+        responses={**FEEDBACK_RESPONSES, 400: problem("a missing or invalid `assignee`")},
+    )
+    def post(self, request: Request, handoff_id: int) -> Response:
+        return _feedback(
+            request,
+            AssignIn,
+            lambda assignee: handoff_assign(handoff_id=handoff_id, assignee=assignee),
         )

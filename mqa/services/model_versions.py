@@ -1,4 +1,8 @@
-"""Scoring model versions: import as a draft, edit, publish (activate and rescore everything).
+"""Scoring model versions: import as a draft, edit, publish (activate and rescore everything),
+roll back (publish a copy of an earlier version).
+
+Every change is audited with its actor: the admin user (`user`) or the REST client's key
+(`api_key`); neither for the system.
 
 Orchestration layer: publishing starts a rescore run (`mqa.services.rescore`).
 """
@@ -7,17 +11,27 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
 from contacts.models import Contact
 from mqa.batch import has_nul
-from mqa.models import RescoreRun, ScoringModelAudit, ScoringModelVersion
+from mqa.models import (
+    AccountStatusChange,
+    ApiKey,
+    Cause,
+    ContactStatusChange,
+    Handoff,
+    RescoreRun,
+    ScoringModelAudit,
+    ScoringModelVersion,
+)
 from mqa.scoring import DocumentError, dump_document, parse_document
 from mqa.scoring.diff import document_changes
 from mqa.services.rescore import rescore_lanes_send
@@ -25,6 +39,10 @@ from mqa.services.rescore import rescore_lanes_send
 
 class NotADraft(ValueError):
     """Only drafts can be published or edited."""
+
+
+class AlreadyActive(ValueError):
+    """A rollback to the version that is active already."""
 
 
 def _canonical(document: Any) -> tuple[str, dict[str, Any]]:
@@ -41,13 +59,18 @@ def _audit(
     before: dict[str, Any] | None,
     user: Any = None,
     now: datetime | None = None,
+    *,
+    api_key: ApiKey | None = None,
+    source: ScoringModelVersion | None = None,
 ) -> None:
     ScoringModelAudit.objects.create(
         version=version,
         user=user if getattr(user, "pk", None) else None,
         username=getattr(user, "username", "") or "",
+        api_key_name=api_key.name if api_key is not None else "",
         at=now or timezone.now(),
         action=action,
+        source=source,
         changes=document_changes(before, version.document),
     )
 
@@ -64,12 +87,16 @@ def _active_document() -> dict[str, Any] | None:
     return active.document if active else None
 
 
-def scoring_model_import(*, document: Any, user: Any = None) -> ScoringModelVersion:
+def scoring_model_import(
+    *, document: Any, user: Any = None, api_key: ApiKey | None = None
+) -> ScoringModelVersion:
     """Store a valid document as the next draft version (audited against the active one)."""
     name, canonical = _canonical(document)
     with transaction.atomic():
         version = _new_draft(name, canonical)
-        _audit(version, ScoringModelAudit.Action.IMPORTED, _active_document(), user)
+        _audit(
+            version, ScoringModelAudit.Action.IMPORTED, _active_document(), user, api_key=api_key
+        )
     return version
 
 
@@ -139,7 +166,12 @@ def scoring_model_draft_update(
 
 
 def scoring_model_publish(
-    *, version_id: int, route: bool, now: datetime | None = None, user: Any = None
+    *,
+    version_id: int,
+    route: bool,
+    now: datetime | None = None,
+    user: Any = None,
+    api_key: ApiKey | None = None,
 ) -> RescoreRun:
     """Make a draft the active version and start rescoring every contact and account.
 
@@ -166,7 +198,7 @@ def scoring_model_publish(
         target.state = ScoringModelVersion.State.ACTIVE
         target.published_at = now
         target.save(update_fields=["state", "published_at"])
-        _audit(target, ScoringModelAudit.Action.PUBLISHED, previous, user, now)
+        _audit(target, ScoringModelAudit.Action.PUBLISHED, previous, user, now, api_key=api_key)
         RescoreRun.objects.filter(state=RescoreRun.State.RUNNING).update(
             state=RescoreRun.State.SUPERSEDED, finished_at=now
         )
@@ -179,3 +211,68 @@ def scoring_model_publish(
         )
         transaction.on_commit(lambda: rescore_lanes_send(run_id=run.id))
     return run
+
+
+def scoring_model_rollback(
+    *,
+    version_id: int,
+    route: bool,
+    now: datetime | None = None,
+    user: Any = None,
+    api_key: ApiKey | None = None,
+) -> RescoreRun:
+    """Make an earlier version's rules active again, in one step: a copy of it (retired or
+    draft) becomes the next version, audited as a rollback naming its source, and is
+    published (`route` as for publishing). Versions are never reactivated in place, so the
+    history keeps reading forwards. Raises `AlreadyActive` for the active version."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        source = ScoringModelVersion.objects.get(pk=version_id)
+        if source.state == ScoringModelVersion.State.ACTIVE:
+            raise AlreadyActive(
+                f"version {source.version} is already active: nothing to roll back to"
+            )
+        name, canonical = _canonical(source.document)
+        version = _new_draft(name, canonical)
+        _audit(
+            version,
+            ScoringModelAudit.Action.ROLLED_BACK,
+            _active_document(),
+            user,
+            now,
+            api_key=api_key,
+            source=source,
+        )
+        return scoring_model_publish(
+            version_id=version.pk, route=route, now=now, user=user, api_key=api_key
+        )
+
+
+def rescore_handoffs(*, run_id: int) -> QuerySet[Handoff]:
+    """The handoffs a publish's rescore created: under its version, each at the instant of the
+    publish-caused status change it answered (handoffs the drain made meanwhile are not)."""
+    run = RescoreRun.objects.get(pk=run_id)
+    caused = {
+        "model_version_id": run.model_version_id,
+        "cause": Cause.PUBLISH,
+        "changed_at": OuterRef("created_at"),
+    }
+    lead = ContactStatusChange.objects.filter(contact_id=OuterRef("contact_id"), **caused)
+    account = AccountStatusChange.objects.filter(account_id=OuterRef("account_id"), **caused)
+    return Handoff.objects.filter(
+        model_version_id=run.model_version_id, created_at__gte=run.started_at
+    ).filter(Exists(lead) | Exists(account))
+
+
+@dataclass(frozen=True)
+class RescoreHandoffs:
+    created: int
+    unassigned: int
+
+
+def rescore_handoffs_count(*, run_id: int) -> RescoreHandoffs:
+    """How many handoffs the rescore created so far, and how many of them nobody holds."""
+    handoffs = rescore_handoffs(run_id=run_id)
+    return RescoreHandoffs(
+        created=handoffs.count(), unassigned=handoffs.filter(unassigned=True).count()
+    )

@@ -57,6 +57,18 @@ class WebhookTargetRefused(ValueError):
     """The URL is not one this service will post to."""
 
 
+class WebhookHostUnresolved(WebhookTargetRefused):
+    """The URL's host has no address (DNS knows no such name, or cannot be asked)."""
+
+    def __init__(self, hostname: str) -> None:
+        super().__init__(f"{hostname} was not found in DNS")
+        self.hostname = hostname
+
+
+class WebhookAddressNotPublic(WebhookTargetRefused):
+    """The URL's host resolves to a loopback, private, link-local or other non-public address."""
+
+
 def webhook_secret_new() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
@@ -93,15 +105,16 @@ def _checked_address(parts: SplitResult, port: int) -> str:
     try:
         infos = socket.getaddrinfo(hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as error:
-        raise WebhookTargetRefused(f"cannot resolve {hostname}: {error}") from error
+        # The resolver's own words ("[Errno -2] Name or service not known") say less.
+        raise WebhookHostUnresolved(hostname) from error
     # An IPv6 link-local answer carries its zone (`fe80::1%eth0`); the address is before it.
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
-        raise WebhookTargetRefused(f"cannot resolve {hostname}")
+        raise WebhookHostUnresolved(hostname)
     if not settings.MQA_WEBHOOKS_ALLOW_PRIVATE:
         for address in addresses:
             if not address.is_global or address.is_multicast:
-                raise WebhookTargetRefused(
+                raise WebhookAddressNotPublic(
                     f"{hostname} resolves to {address}, which is not a public address"
                 )
     return str(addresses[0])

@@ -23,6 +23,7 @@ ENDPOINTS = [
     ("get", "/api/v1/accounts", None, "read", 200),
     ("get", "/api/v1/accounts/acme.com/readiness", None, "read", 404),
     ("get", "/api/v1/accounts/acme.com/history", None, "read", 404),
+    ("get", "/api/v1/accounts/acme.com/series", None, "read", 404),
     ("get", "/api/v1/contacts?email=jo@acme.com", None, "read", 200),
     ("get", "/api/v1/contacts/1", None, "read", 404),
     ("get", "/api/v1/contacts/1/history", None, "read", 404),
@@ -37,6 +38,7 @@ ENDPOINTS = [
     ("post", "/api/v1/handoffs/999/accept", None, "feedback", 404),
     ("post", "/api/v1/handoffs/999/reject", {"reason": "timing"}, "feedback", 404),
     ("post", "/api/v1/handoffs/999/outcome", {"outcome": "won"}, "feedback", 404),
+    ("post", "/api/v1/handoffs/999/assign", {"assignee": "ann"}, "feedback", 404),
 ]
 IDS = [f"{method} {path}" for method, path, *_ in ENDPOINTS]
 

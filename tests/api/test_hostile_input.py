@@ -66,8 +66,10 @@ BODIES: dict[str, Any] = {
     },
     "scoring_model_import": TEST_MODEL,
     "scoring_model_publish": {"route": True},
+    "scoring_model_rollback": {"route": True},
     "handoff_reject": {"reason": "timing", "note": ""},
     "handoff_outcome": {"outcome": "won"},
+    "handoff_assign": {"assignee": "ann"},
     "reports_calibration_backtest": {"cutoff": NOW.isoformat(), "horizon_days": 30},
     "reports_calibration_suggestion": {"cutoff": NOW.isoformat(), "horizon_days": 30},
     **{

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.forms import BaseFormSet, BoundField, formset_factory
+from django.forms import BaseFormSet, BoundField
 
+from mqa.admin.rule_editor.rows import rule_rows
 from mqa.admin.rule_editor.rule_forms import (
     ACCOUNT_ATTRIBUTES,
     CONTACT_ATTRIBUTES,
     FORMSETS,
+    ROW_NAMES,
     SETTINGS_PATHS,
     SettingsForm,
     format_value,
@@ -77,9 +79,12 @@ class SegmentSection:
     is_new: bool
 
 
-def _rule_formset(kind: str, prefix: str, found: Any, data: Any) -> BaseFormSet:
+def _rule_formset(
+    kind: str, prefix: str, found: Any, data: Any, segment: int | None = None
+) -> BaseFormSet:
     form = FORMSETS[kind][0]
-    factory = formset_factory(form, extra=1, can_delete=True)
+    row_name = ROW_NAMES[kind] if segment is None else f"segment {segment + 1} {ROW_NAMES[kind]}"
+    factory = rule_rows(form, row_name)
     if kind == "role_weights":
         initial = [{"role": k, "weight": v} for k, v in (found or {}).items()]
     else:
@@ -107,7 +112,7 @@ class RuleEditor:
         saved = document.get("segments") or []
         for index in range(self.segments.total_form_count()):
             segment = saved[index] if index < len(saved) else {}
-            when = formset_factory(ConditionForm, extra=1, can_delete=True)(
+            when = rule_rows(ConditionForm, f"segment {index + 1} condition")(
                 data,
                 initial=[ConditionForm.initial_from(c) for c in segment.get("when", [])],
                 prefix=nested_prefix(index, "when"),
@@ -115,7 +120,7 @@ class RuleEditor:
             self.formsets[nested_prefix(index, "when")] = when
             for kind in FORMSETS:
                 found = rules_source(document, segment, kind)
-                rules = _rule_formset(kind, nested_prefix(index, kind), found, data)
+                rules = _rule_formset(kind, nested_prefix(index, kind), found, data, index)
                 self.formsets[nested_prefix(index, kind)] = rules
         self._sources: dict[str, list[forms.Form]] = {}
         self._segment_sources: list[tuple[SegmentForm, int]] = []

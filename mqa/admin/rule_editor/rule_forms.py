@@ -91,7 +91,7 @@ def _number(required: bool = False, **kwargs: Any) -> forms.FloatField:
 class FitRuleForm(forms.Form):
     label = forms.CharField(required=False)
     attribute = forms.CharField(widget=forms.TextInput(attrs={"list": "attributes"}))
-    op = forms.ChoiceField(choices=OP_CHOICES)
+    op = forms.ChoiceField(choices=OP_CHOICES, label="Operator")
     value = forms.CharField(required=False, help_text="e.g. 200 · vp, c_level · 200, 5000")
     points = forms.IntegerField()
 
@@ -198,6 +198,16 @@ FORMSETS: dict[str, tuple[type[forms.Form], tuple[str, ...], str]] = {
     "signals": (SignalRuleForm, ("account", "signals", "rules"), "Account signal rules"),
     "account_disq": (DisqualifierForm, ("account", "disqualifiers"), "Account disqualifiers"),
     "role_weights": (RoleWeightForm, ("account", "role_weights"), "Buying-role weights"),
+}
+# What one row of each list is called (its fields' accessible names start with it).
+ROW_NAMES = {
+    "contact_fit": "contact fit rule",
+    "engagement": "engagement rule",
+    "contact_disq": "contact disqualifier",
+    "account_fit": "account fit rule",
+    "signals": "account signal rule",
+    "account_disq": "account disqualifier",
+    "role_weights": "buying-role weight",
 }
 # Each setting's path in the document and its field in SettingsForm: the form's initial values
 # and the document it makes are both read off this table.
