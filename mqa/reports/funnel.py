@@ -190,8 +190,21 @@ def funnel_table(report: dict[str, Any]) -> list[list[Any]]:
     return table
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    # A client-sent text such as "=HYPERLINK(...)" must not run as a formula where the file is
+    # opened in a spreadsheet (OWASP's CSV injection advice): it is quoted with a leading '.
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_text(rows: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
+    writer.writerows([[_cell(value) for value in row] for row in rows])
     return out.getvalue()

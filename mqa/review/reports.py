@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mqa.models import ScoringModelVersion
+from mqa.models.routing import RejectReason
 from mqa.reports.backtest import BacktestError, calibration_backtest
 from mqa.reports.calibration import MAX_INTERVAL_WIDTH
 from mqa.reports.funnel import csv_text, funnel_table
@@ -60,17 +61,66 @@ def _funnel(request: HttpRequest) -> tuple[FunnelForm, dict[str, Any] | None]:
     return form, report
 
 
+STAGE_NAMES = {
+    "mql": "MQL",
+    "mqa": "MQA",
+    "accepted": "Accepted",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "won": "Won",
+}
+REASON_NAMES = dict(RejectReason.choices)
+
+
+def _group_name(group: str | None) -> str:
+    return "(none)" if group is None else str(group)
+
+
+def _funnel_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per group then the totals, in words: each stage's count with its rate from the
+    stage before, the rejections by reason (those that happened), speed to lead and SLA."""
+    stages = report["stages"]
+    entries = [(_group_name(g["group"]), g) for g in report["groups"]]
+    entries.append(("All", report["totals"]))
+    return [
+        {
+            "group": name,
+            "total": name == "All",
+            "stages": [
+                {"count": entry["stages"][stage], "rate": entry["conversion"].get(stage)}
+                for stage in stages
+            ],
+            "overall": entry["conversion"]["overall"],
+            "rejected": entry["rejected"],
+            "reasons": [
+                (REASON_NAMES[reason], n)
+                for reason, n in sorted(entry["rejection_reasons"].items(), key=lambda r: -r[1])
+                if n
+            ],
+            "speed": entry["speed_to_lead_hours"],
+            "sla": entry["sla"],
+        }
+        for name, entry in entries
+    ]
+
+
 def _charts(report: dict[str, Any]) -> dict[str, Any]:
     stages = report["stages"]
-    labels = [g["group"] or "(none)" for g in report["groups"]]
+    labels = [_group_name(g["group"]) for g in report["groups"]]
+    reasons = {
+        REASON_NAMES[reason]: n for reason, n in report["totals"]["rejection_reasons"].items()
+    }
     return {
-        "funnel": {"labels": stages, "data": [report["totals"]["stages"][s] for s in stages]},
+        "funnel": {
+            "labels": [STAGE_NAMES[s] for s in stages],
+            "data": [report["totals"]["stages"][s] for s in stages],
+        },
         "by_group": {
             "labels": labels,
             "volume": [g["stages"][stages[0]] for g in report["groups"]],
             "rate": [g["conversion"]["overall"] for g in report["groups"]],
         },
-        "reasons": report["totals"]["rejection_reasons"],
+        "reasons": reasons,
     }
 
 
@@ -80,7 +130,9 @@ def funnel(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "report": report, "query": request.GET.urlencode()}
     if report is not None:
         context["charts"] = _charts(report)
-        context["table"] = funnel_table(report)
+        context["stage_names"] = [STAGE_NAMES[s] for s in report["stages"]]
+        context["rows"] = _funnel_rows(report)
+        context["total_handoffs"] = report["totals"]["stages"][report["stages"][0]]
     return render(request, "mqa/review/funnel.html", context, status=200 if report else 400)
 
 

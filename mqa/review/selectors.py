@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncWeek
 
-from accounts.models import Account
+from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
+from contacts.selectors import missing_of
 from mqa.models import AccountScore, AccountStatusChange, Handoff
+from mqa.reports.series import account_series_get
+from mqa.review.display import event_colour, event_label
 from mqa.scoring.segments import account_model, segment_named
+from mqa.scoring.types import AccountThresholds
 from mqa.selectors import scoring_model_active
 
 # The account list's filter value for accounts in no segment (a real segment name is never empty).
@@ -26,6 +42,25 @@ STATUS_RANK = Case(
 )
 
 
+# The account list's sortable columns: name → order (a leading "-" in `sort` reverses it).
+SORTS = {
+    "readiness": ("rank", "-score__engagement", "domain"),
+    "account": ("name", "domain"),
+    "fit": ("score__fit", "domain"),
+    "engagement": ("score__engagement", "domain"),
+    "engaged": ("score__engaged_contacts", "domain"),
+    "since": ("score__status_since", "domain"),
+    "owner": ("owner", "domain"),
+    "assignee": ("handoff_assignee", "domain"),
+}
+HANDOFF_FILTERS = ("open", "unassigned", "breached", "none")
+
+
+def _latest_handoff(field: str) -> Subquery:
+    latest = Handoff.objects.filter(account=OuterRef("pk")).order_by("-id").values(field)[:1]
+    return Subquery(latest)
+
+
 def review_accounts_list(
     *,
     is_target: bool | None = None,
@@ -34,9 +69,19 @@ def review_accounts_list(
     tier: str | None = None,
     segment: str | None = None,
     search: str | None = None,
+    handoff: str | None = None,
+    sort: str = "readiness",
 ) -> QuerySet[Account]:
-    """Accounts by readiness: MQAs first, then by engagement."""
-    accounts = Account.objects.select_related("score").annotate(rank=STATUS_RANK)
+    """Accounts by readiness (MQAs first, then by engagement) or by a column of `SORTS`, with
+    their latest handoff's status and assignee (`handoff_*`); `handoff` keeps the accounts
+    whose latest handoff is open, open and unassigned, breached, or that have none."""
+    accounts = Account.objects.select_related("score").annotate(
+        rank=STATUS_RANK,
+        handoff_id=_latest_handoff("id"),
+        handoff_status=_latest_handoff("status"),
+        handoff_assignee=_latest_handoff("assignee"),
+        handoff_breached=_latest_handoff("sla_breached_at"),
+    )
     if is_target is not None:
         accounts = accounts.filter(is_target=is_target)
     if owner:
@@ -51,7 +96,60 @@ def review_accounts_list(
         accounts = accounts.filter(score__segment=segment)
     if search:
         accounts = accounts.filter(Q(domain__icontains=search) | Q(name__icontains=search))
-    return accounts.order_by("rank", "-score__engagement", "domain")
+    if handoff == "none":
+        accounts = accounts.filter(handoff_id=None)
+    elif handoff == "open":
+        accounts = accounts.filter(handoff_status=Handoff.Status.OPEN)
+    elif handoff == "unassigned":
+        accounts = accounts.filter(handoff_status=Handoff.Status.OPEN, handoff_assignee=None)
+    elif handoff == "breached":
+        accounts = accounts.filter(handoff_status=Handoff.Status.OPEN).exclude(
+            handoff_breached=None
+        )
+    first, *rest = SORTS[sort.removeprefix("-")]
+    key = F(first.removeprefix("-"))
+    descending = first.startswith("-") != sort.startswith("-")
+    by = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
+    return accounts.order_by(by, *rest)
+
+
+def review_accounts_rows(accounts: Iterable[Account]) -> Iterator[list[Any]]:
+    """The account list as CSV rows, header first."""
+    yield [
+        "domain", "name", "status", "status_since", "is_target", "owner", "tier", "segment",
+        "fit", "engagement", "engaged_contacts", "mql_contacts", "roles_covered", "missing",
+        "handoff_status", "handoff_assignee",
+    ]  # fmt: skip
+    for a in accounts:
+        score = getattr(a, "score", None)
+        yield [
+            a.domain,
+            a.name or "",
+            score.status if score else "none",
+            score.status_since.isoformat() if score and score.status_since else "",
+            "yes" if a.is_target else "no",
+            a.owner or "",
+            a.tier or "",
+            (score.segment if score else None) or "",
+            score.fit if score else "",
+            score.engagement if score else "",
+            score.engaged_contacts if score else "",
+            score.mql_contacts if score else "",
+            " ".join(score.roles_covered) if score else "",
+            " ".join(m["criterion"] for m in score.missing) if score else "",
+            getattr(a, "handoff_status", None) or "",
+            getattr(a, "handoff_assignee", None) or "",
+        ]
+
+
+def review_new_mqas_count(*, since: datetime) -> int:
+    """How many accounts became MQAs since `since` (and may have moved on since)."""
+    return (
+        AccountStatusChange.objects.filter(to_status="mqa", changed_at__gte=since)
+        .values("account")
+        .distinct()
+        .count()
+    )
 
 
 def review_filter_choices() -> dict[str, Any]:
@@ -88,16 +186,21 @@ def review_account_get(*, domain: str, now: datetime, weeks: int = 16) -> dict[s
         return None
     score = getattr(account, "score", None)
     active = scoring_model_active()
-    required: list[str] = []
-    if active:  # the required roles of the segment that judged it
-        segment = segment_named(active.model, score.segment if score else None)
-        required = list(account_model(active.model, segment).thresholds.required_roles)
-    covered = set(score.roles_covered if score else [])
+    thresholds = None
+    role_weights: dict[str, float] = {}
+    if active:  # the thresholds of the segment that judged it
+        model = account_model(
+            active.model, segment_named(active.model, score.segment if score else None)
+        )
+        thresholds = model.thresholds
+        role_weights = dict(model.role_weights)
     contacts = list(
         Contact.objects.filter(account=account)
-        .select_related("score")
+        .select_related("account", "score", "score__model_version")
         .order_by("-score__engagement", "email")[:200]
     )
+    for contact in contacts:  # what each still lacks to be an MQL, for the contacts table
+        contact.mql_missing = missing_of(contact)  # type: ignore[attr-defined]
     since = now - timedelta(weeks=weeks)
     weekly = (
         EngagementEvent.objects.filter(contact__account=account, occurred_at__gte=since)
@@ -110,15 +213,115 @@ def review_account_get(*, domain: str, now: datetime, weeks: int = 16) -> dict[s
     return {
         "account": account,
         "score": score,
-        "required_roles": [{"role": r, "covered": r in covered} for r in required],
-        "other_roles": sorted(covered - set(required)),
+        "criteria": _criteria(score, thresholds) if score and thresholds else [],
+        "buying_group": _buying_group(contacts, score, thresholds, role_weights),
         "contacts": contacts,
         "chart": _chart(list(weekly), since, weeks),
+        "feed": _feed(account, limit=FEED_SIZE),
+        "trend": _trend(domain, now, thresholds),
         "history": list(
             AccountStatusChange.objects.filter(account=account).select_related("model_version")[:50]
         ),
         "handoff": handoff,
     }
+
+
+FEED_SIZE = 15
+TREND_WEEKS = 12
+
+
+def _trend(domain: str, now: datetime, thresholds: AccountThresholds | None) -> dict[str, Any]:
+    """The account's fit and engagement week by week (`account_series_get`), with the MQA
+    engagement threshold it is measured against, for a line chart and its table."""
+    series = account_series_get(domain=domain, weeks=TREND_WEEKS, now=now) or {"points": []}
+    points = series["points"]
+    return {
+        "labels": [p["at"].date().isoformat() for p in points],
+        "engagement": [p["engagement"] for p in points],
+        "fit": [p["fit"] for p in points],
+        "statuses": [p["status"] for p in points],
+        "threshold": thresholds.engagement if thresholds else None,
+    }
+
+
+def _criteria(score: AccountScore, thresholds: AccountThresholds) -> list[dict[str, Any]]:
+    """Each MQA criterion (SPEC §3) of the account's segment with the account's value, what it
+    needs, and whether it holds — the engine's own `missing` says which do not."""
+    unmet = {m["criterion"] for m in score.missing}
+    covered = list(score.roles_covered)
+    rows = [
+        ("fit_floor", score.fit, f"at least {thresholds.fit_floor:g}"),
+        (
+            "min_engaged_contacts",
+            score.engaged_contacts,
+            f"at least {thresholds.min_engaged_contacts}",
+        ),
+        ("min_roles", len(covered), f"at least {thresholds.min_roles}"),
+        (
+            "required_roles",
+            ", ".join(r for r in covered if r in thresholds.required_roles) or "none",
+            ", ".join(thresholds.required_roles) or "none",
+        ),
+        ("engagement", f"{score.engagement:g}", f"at least {thresholds.engagement:g}"),
+        ("min_mql_contacts", score.mql_contacts, f"at least {thresholds.min_mql_contacts}"),
+    ]
+    return [
+        {"criterion": name, "actual": actual, "required": required, "met": name not in unmet}
+        for name, actual, required in rows
+    ]
+
+
+def _buying_group(
+    contacts: list[Contact],
+    score: AccountScore | None,
+    thresholds: AccountThresholds | None,
+    role_weights: dict[str, float],
+) -> list[dict[str, Any]]:
+    """Every role the model knows or a contact holds: required or not, covered (by an engaged
+    contact) or not, its people by engagement — and for an uncovered role, who holds it
+    without being engaged yet: the people who could fill it, named where covering it would
+    meet a criterion (a required role, or any role while too few are covered)."""
+    required = list(thresholds.required_roles) if thresholds else []
+    covered = set(score.roles_covered if score else [])
+    people: dict[str, list[Contact]] = {}
+    for contact in contacts:
+        if contact.buying_role:
+            people.setdefault(contact.buying_role, []).append(contact)
+    roles = required + sorted((set(role_weights) | set(people)) - set(required))
+    short_of_roles = thresholds is not None and len(covered) < thresholds.min_roles
+
+    def needed(role: str) -> bool:  # a role whose coverage would meet a criterion
+        return role in required or short_of_roles
+
+    return [
+        {
+            "role": role,
+            "required": role in required,
+            "covered": role in covered,
+            "weight": role_weights.get(role),
+            "people": people.get(role, []),
+            "could_fill": people.get(role, []) if role not in covered and needed(role) else [],
+        }
+        for role in roles
+    ]
+
+
+def _feed(account: Account, *, limit: int) -> list[dict[str, Any]]:
+    """The account's latest activity, newest first: its contacts' events and its signals."""
+    events = (
+        EngagementEvent.objects.filter(contact__account=account)
+        .select_related("contact")
+        .order_by("-occurred_at")[:limit]
+    )
+    signals = AccountSignal.objects.filter(account=account).order_by("-occurred_at")[:limit]
+    feed = [
+        {"at": e.occurred_at, "type": e.type, "who": e.contact.email, "properties": e.properties}
+        for e in events
+    ] + [
+        {"at": s.occurred_at, "type": s.type, "who": None, "properties": s.properties}
+        for s in signals
+    ]
+    return sorted(feed, key=lambda item: item["at"], reverse=True)[:limit]
 
 
 def _chart(rows: list[dict[str, Any]], since: datetime, weeks: int) -> dict[str, Any]:
@@ -130,9 +333,15 @@ def _chart(rows: list[dict[str, Any]], since: datetime, weeks: int) -> dict[str,
         week = row["week"].date().isoformat()
         if week in labels:
             series.setdefault(row["type"], [0] * len(labels))[labels.index(week)] += row["n"]
+    types = sorted(series)
     return {
         "labels": labels,
-        "datasets": [{"label": t, "data": d} for t, d in sorted(series.items())],
+        "datasets": [
+            {"label": event_label(t), "data": series[t], "backgroundColor": event_colour(t)}
+            for t in types
+        ],
+        # the same counts as a table, the chart's text alternative: (week, counts by type)
+        "rows": [(week, [series[t][i] for t in types]) for i, week in enumerate(labels)],
     }
 
 

@@ -5,6 +5,7 @@ from mqa.review import learning, reports, views
 app_name = "review"
 urlpatterns = [
     path("", views.accounts, name="accounts"),
+    path("accounts.csv", views.accounts_csv, name="accounts_csv"),
     path("accounts/<str:domain>/", views.account, name="account"),
     path("leads/", views.leads, name="leads"),
     path("funnel/", reports.funnel, name="funnel"),
@@ -18,4 +19,6 @@ urlpatterns = [
     ),
     path("handoffs/<int:handoff_id>/accept", views.handoff_accept_view, name="handoff_accept"),
     path("handoffs/<int:handoff_id>/reject", views.handoff_reject_view, name="handoff_reject"),
+    path("handoffs/<int:handoff_id>/assign", views.handoff_assign_view, name="handoff_assign"),
+    path("handoffs/<int:handoff_id>/outcome", views.handoff_outcome_view, name="handoff_outcome"),
 ]

@@ -48,3 +48,20 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def demo(db: None) -> dict[str, Any]:
+    """The demo data set — 100 accounts: 74 targets, the others' people inbound leads — with
+    the default model published with routing and sales' answers played (what `make demo`
+    shows), and a staff login `marketer`."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    with override_settings(DEBUG=True), open(os.devnull, "w") as quiet:
+        call_command("seed_demo", "--accounts", "100", "--user", "marketer", stdout=quiet)
+    user = get_user_model().objects.get(username="marketer")
+    user.set_password("secret-pass")
+    user.save()
+    return {"user": user}

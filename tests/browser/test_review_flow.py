@@ -3,6 +3,8 @@ rejects its handoff — in a real browser against a live server."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -39,10 +41,12 @@ def acme(test_document):
 
 
 def log_in(page, live_server, next_path: str) -> None:
-    page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+    """Log in as `marketer` and wait until the browser is on `next_path`."""
+    page.goto(f"{live_server.url}/admin/login/?next={quote(next_path)}")
     page.fill("#id_username", "marketer")
     page.fill("#id_password", "secret-pass")
     page.click("input[type=submit]")
+    page.wait_for_url(lambda url: "/admin/login/" not in url)
 
 
 def test_edit_preview_publish_then_review_and_reject(live_server, page, acme):
@@ -82,7 +86,7 @@ def test_edit_preview_publish_then_review_and_reject(live_server, page, acme):
     page.click(f"#handoff-{handoff.id} button.reject")
     page.wait_for_selector(f"#handoff-{handoff.id} .handoff-status[data-status=rejected]")
 
-    assert "rejected (Timing)" in page.inner_text(f"#handoff-{handoff.id}")
+    assert "Rejected · Timing" in page.inner_text(f"#handoff-{handoff.id}")
     handoff.refresh_from_db()
     assert (handoff.status, handoff.reason, handoff.note) == (
         "rejected",

@@ -130,15 +130,15 @@ def test_edit_a_segment_preview_it_publish_then_its_account_qualifies(live_serve
     assert rows.count() == 1
     headers = page.locator("#accounts thead th").all_text_contents()
     cells = dict(zip(headers, rows.first.locator("td").all_inner_texts(), strict=True))
-    assert {k: v for k, v in cells.items() if k not in ("Target", "Owner", "Tier")} == {
-        "Account": "Globex\nglobex.com",
-        "Status": "MQA",
-        "Segment": "Enterprise",
+    assert cells.pop("Status, since").startswith("MQA\nsince ")
+    assert {k: v for k, v in cells.items() if k != "Owner"} == {
+        "Account": "Globex Target\nglobex.com · Enterprise",
         "Fit": "50",
         "Engagement": "245.0",
         "Engaged": "2",
         "Roles covered": "champion, decision_maker",
-        "Missing": "",
+        "Missing for MQA": "—",
+        "Handoff": "—",
     }
     score = AccountScore.objects.get(account__domain="globex.com")
     assert (score.status, score.segment, score.model_version_id) == (
