@@ -74,5 +74,7 @@ class CalibrationSuggestionView(ApiView):
             raise Problem(422, str(error)) from error
         if not data["create_draft"]:
             return Response({**result, "draft": None})
-        draft = scoring_model_import(document=result["suggestion"]["document"])
+        draft = scoring_model_import(
+            document=result["suggestion"]["document"], api_key=request.auth
+        )
         return Response({**result, "draft": {"id": draft.id, "version": draft.version}}, status=201)

@@ -202,6 +202,7 @@ def test_the_api_creates_the_suggested_draft_when_asked(api, world, settings):
     draft = ScoringModelVersion.objects.get(pk=body["draft"]["id"])
     assert draft.state == ScoringModelVersion.State.DRAFT
     assert parse_document(draft.document) == parse_document(body["suggestion"]["document"])
+    assert list(draft.audit.values_list("action", "api_key_name")) == [("imported", "test")]
 
 
 def test_the_api_refuses_too_few_conversions_and_creates_nothing(api, world, settings):
