@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
@@ -347,8 +348,18 @@ def _chart(rows: list[dict[str, Any]], since: datetime, weeks: int) -> dict[str,
 
 def review_lead_queue(*, status: str | None = "open") -> QuerySet[Handoff]:
     handoffs = Handoff.objects.filter(kind=Handoff.Kind.LEAD).select_related(
-        "contact", "contact__score", "contact__account"
+        "contact", "contact__score", "contact__score__model_version", "contact__account"
     )
     if status:
         handoffs = handoffs.filter(status=status)
     return handoffs.order_by("due_at", "id")
+
+
+def review_lead_page(*, status: str | None, number: Any, size: int) -> Page[Handoff]:
+    """One page of the lead queue; each lead carries what it lacks to be an MQL today
+    (`mql_missing`: empty unless its score fell since it was handed over)."""
+    page = Paginator(review_lead_queue(status=status), size).get_page(number)
+    for handoff in page:
+        if handoff.contact is not None:
+            handoff.contact.mql_missing = missing_of(handoff.contact)  # type: ignore[attr-defined]
+    return page

@@ -28,7 +28,7 @@ from mqa.review.selectors import (
     review_accounts_list,
     review_accounts_rows,
     review_filter_choices,
-    review_lead_queue,
+    review_lead_page,
     review_new_mqas_count,
 )
 from mqa.services.handoffs import (
@@ -155,9 +155,7 @@ def account(request: HttpRequest, domain: str) -> HttpResponse:
 @staff_member_required
 def leads(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
-    page = Paginator(review_lead_queue(status=status or None), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = review_lead_page(status=status or None, number=request.GET.get("page"), size=PAGE_SIZE)
     return render(
         request,
         "mqa/review/leads.html",

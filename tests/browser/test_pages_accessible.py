@@ -5,9 +5,12 @@ checked in real Chromium over the demo data."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Account
 from mqa.models import RoutingSettings, ScoringModelVersion
@@ -26,12 +29,24 @@ def pages(live_server: Any) -> dict[str, str]:
     active = ScoringModelVersion.objects.get(state="active")
     draft = scoring_model_draft_from_active()
     routing = RoutingSettings.objects.get()
+    cutoff = timezone.now() - timedelta(days=60)
     return {
         "accounts": "/review/",
         "account": f"/review/accounts/{mqa.domain}/",
         "leads": "/review/leads/",
         "funnel": "/review/funnel/?kind=lead&group_by=lead_source",
         "calibration": "/review/calibration/",
+        "backtest": "/review/calibration/?"
+        + urlencode(
+            {
+                "cutoff": f"{cutoff:%Y-%m-%d %H:%M}",
+                "horizon_days": 60,
+                "label": "sql",
+                "goal": "f1",
+                "min_conversions": 1,
+                "max_interval_width": 1,
+            }
+        ),
         "model versions": "/admin/mqa/scoringmodelversion/",
         "active model": f"/admin/mqa/scoringmodelversion/{active.pk}/change/",
         "rule editor": f"/admin/mqa/scoringmodelversion/{draft.pk}/change/",

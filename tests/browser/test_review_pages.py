@@ -16,9 +16,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Account
-from contacts.models import EngagementEvent
+from contacts.models import Contact, EngagementEvent
 from contacts.selectors import missing_of
-from mqa.models import AccountScore, AccountStatusChange, Handoff
+from mqa.models import AccountScore, AccountStatusChange, ContactScore, Handoff
 from mqa.models.routing import RejectReason
 from mqa.review.display import criterion_label
 from tests.browser.test_review_flow import log_in
@@ -217,3 +217,21 @@ def test_the_account_list_sorts_filters_unassigned_handoffs_and_exports(
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert sorted(r["domain"] for r in rows) == unassigned
     assert {(r["handoff_status"], r["handoff_assignee"]) for r in rows} == {("open", "")}
+
+
+def test_a_lead_whose_score_fell_since_its_handoff_says_what_it_now_lacks(live_server, page, demo):
+    first, second = Handoff.objects.filter(kind="lead", status="open").order_by("due_at", "id")[:2]
+    ContactScore.objects.filter(contact=first.contact).update(engagement=0)
+    log_in(page, live_server, "/review/leads/")
+    contact = Contact.objects.select_related("account", "score", "score__model_version").get(
+        pk=first.contact_id
+    )
+    expected = [
+        f"{criterion_label(m['criterion'])}: {m['actual']} of {m['required']}"
+        for m in missing_of(contact)
+    ]
+    assert expected and expected[0].startswith("Engagement floor: 0.0 of ")
+    row = page.locator("#leads tr", has_text=first.contact.email)
+    assert row.locator(".lead-missing .missing").all_inner_texts() == expected
+    still = page.locator("#leads tr", has_text=second.contact.email)
+    assert still.locator(".lead-missing").count() == 0
