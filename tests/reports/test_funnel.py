@@ -324,5 +324,5 @@ def test_the_review_pages_need_staff(client, handoffs):
 
 
 def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_quoted():
-    rows = [["=HYPERLINK(\"http://x\")", "+1", "-2", "@a", -2, None, "ok"]]
-    assert csv_text(rows) == "\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2,'@a,-2,,ok\n"
+    rows = [['=HYPERLINK("http://x")', "+1", "-2", "@a", -2, None, "ok"]]
+    assert csv_text(rows) == '"\'=HYPERLINK(""http://x"")",\'+1,\'-2,\'@a,-2,,ok\n'
