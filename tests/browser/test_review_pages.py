@@ -32,7 +32,7 @@ def test_the_lead_queue_offers_every_reject_reason_and_stores_the_one_picked(
     handoff = Handoff.objects.filter(kind="lead", status="open").order_by("due_at", "id").first()
     assert handoff is not None
     log_in(page, live_server, "/review/leads/")
-    reasons = page.locator(f"#reason-{handoff.id} option").all_inner_texts()
+    reasons = page.locator(f"#handoff-{handoff.id} select[name=reason] option").all_inner_texts()
     assert reasons == ["Reason…", *(label for _, label in RejectReason.choices)]
     assert page.get_attribute(f"label[for=reason-{handoff.id}]", "class") == "visually-hidden"
 
