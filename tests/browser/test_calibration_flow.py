@@ -58,6 +58,11 @@ def test_backtest_then_draft_then_funnel_csv(live_server, page, history):
         "k => Chart.getChart(document.getElementById('contacts-' + k)).data.datasets[0].data.length)"
     )
     assert drawn == [90, 10, 20]  # thresholds 1..90, ten deciles, twenty bins
+    # Each chart says in words what it draws (its text alternative).
+    deciles = page.get_attribute("#contacts-deciles", "aria-label")
+    assert deciles.startswith("Conversion rate by score decile, lowest first: ")
+    assert len(deciles.removesuffix(".").split(": ")[1].split(", ")) == 10
+    assert page.get_attribute("#contacts-distribution", "role") == "img"
     # Every threshold from 51 to 90 selects the same one lead: the current 70 stays.
     assert page.input_value("input[name=contact_total]") == "70.0"
 
