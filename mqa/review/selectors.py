@@ -54,7 +54,6 @@ SORTS = {
     "owner": ("owner", "domain"),
     "assignee": ("handoff_assignee", "domain"),
 }
-HANDOFF_FILTERS = ("open", "unassigned", "breached", "none")
 
 
 def _latest_handoff(field: str) -> Subquery:
