@@ -251,6 +251,8 @@ MQA_RESCORE_LANES = env_int("MQA_RESCORE_LANES", 2)  # workers sharing a full re
 # (`manage.py run_scheduler`) runs it, so the request answers at once.
 MQA_RESCORE_IN_SCHEDULER = env_bool("MQA_RESCORE_IN_SCHEDULER", False)
 MQA_BULK_WORK_MEM_MB = env_int("MQA_BULK_WORK_MEM_MB", 256)  # sort memory for set-based scoring
+# PostgreSQL's JIT for set-based scoring's statements: off by default (docs/benchmarks.md).
+MQA_SQL_JIT = env_bool("MQA_SQL_JIT", False)
 # A bound on each statement of set-based scoring: PostgreSQL evaluates rule regexes there with
 # its own engine, which (unlike RE2 on the Python side) is not guaranteed linear (SPEC §3).
 MQA_SQL_STATEMENT_TIMEOUT_MS = env_int("MQA_SQL_STATEMENT_TIMEOUT_MS", 60_000)

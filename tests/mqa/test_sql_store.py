@@ -1,4 +1,5 @@
-"""The set-based store (PostgreSQL): each of its statements is bounded by a statement timeout."""
+"""The set-based store (PostgreSQL): each of its statements is bounded by a statement timeout,
+and runs with JIT as configured (off by default)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,41 @@ def test_a_set_based_write_longer_than_the_statement_timeout_is_cancelled(settin
     # and nothing was written
     assert list(ContactScore.objects.values_list("status", flat=True)) == ["none"]
     assert ContactStatusChange.objects.count() == changes
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("jit", "session", "expected"), [(False, "on", "off"), (True, "off", "on")]
+)
+def test_the_set_based_write_sets_jit_as_configured_for_its_own_transaction_only(
+    monkeypatch, settings, jit, session, expected
+):
+    # given an active model and one contact to score, in a session whose JIT is the other way
+    settings.MQA_SQL_JIT = jit
+    monkeypatch.setattr(dispatch, "send", lambda task, *args: None)
+    scoring_model_publish(version_id=scoring_model_import(document=TEST_MODEL).id, route=True)
+    active = scoring_model_active()
+    assert active is not None
+    contacts_upsert(items=[{"email": "jo@acme.com", "seniority": "vp"}])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET jit = {session}")
+    seen = []
+
+    def spy(execute, sql_text, params, many, context):
+        if sql_text.lstrip().startswith("WITH upd AS"):  # the statement that scores
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('jit')")
+                seen.append(cursor.fetchone()[0])
+        return execute(sql_text, params, many, context)
+
+    # when the store writes
+    with connection.execute_wrapper(spy):
+        sql.contacts_write(
+            scope=Scope.between(0, rescore.LAST_ID), active=active, now=timezone.now(),
+            cause="publish",
+        )  # fmt: skip
+    # then its scoring statement ran with JIT as configured, only inside its own transaction
+    assert seen == [expected]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit')")
+        assert cursor.fetchone()[0] == session

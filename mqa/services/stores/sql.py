@@ -83,6 +83,10 @@ def _store(
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{int(settings.MQA_BULK_WORK_MEM_MB)}MB'")
+        # A chunk's statements are planned afresh each time and their cost estimates cross
+        # PostgreSQL's JIT thresholds, so each paid for compiling code it ran once: off by
+        # default (MQA_SQL_JIT), as measured in docs/benchmarks.md.
+        cursor.execute(f"SET LOCAL jit = {'on' if settings.MQA_SQL_JIT else 'off'}")
         # PostgreSQL's regex engine may backtrack on a rule's pattern: bound every statement.
         cursor.execute(
             f"SET LOCAL statement_timeout = {int(settings.MQA_SQL_STATEMENT_TIMEOUT_MS)}"
