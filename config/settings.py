@@ -209,6 +209,9 @@ SPECTACULAR_SETTINGS = {
 MQA_RATE_PER_ADDRESS = env_str("MQA_RATE_PER_ADDRESS", "6000/min")
 MQA_RATE_PER_KEY = env_str("MQA_RATE_PER_KEY", "3000/min")
 MQA_RATE_INGEST_PER_KEY = env_str("MQA_RATE_INGEST_PER_KEY", "12000/min")
+# A verified API key is remembered in each web process for this many seconds (0: never), so a
+# revoked key is refused everywhere within it (at once by the process that revoked it).
+MQA_API_KEY_CACHE_SECONDS = env_float("MQA_API_KEY_CACHE_SECONDS", 5.0)
 # The limits' counters: shared by every web process through Redis when there is one.
 CACHES = {
     "default": {

@@ -12,15 +12,17 @@ from rest_framework.test import APIClient
 
 from mqa.models import ScoringModelVersion
 from mqa.selectors import ActiveModel, scoring_model_active
-from mqa.services.api_keys import SCOPES, api_key_create
+from mqa.services.api_keys import SCOPES, api_key_cache_clear, api_key_create
 from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from tests.factories import TEST_MODEL
 
 
 @pytest.fixture(autouse=True)
 def _fresh_limits() -> None:
-    """Request limits count per address and key in the cache: each test starts at zero."""
+    """Request limits count per address and key in the cache, and each process remembers the
+    API keys it checked: each test starts with neither."""
     cache.clear()
+    api_key_cache_clear()
 
 
 def publish(document: dict[str, Any], *, route: bool = True) -> ScoringModelVersion:
