@@ -1,4 +1,5 @@
-"""The review pages on the demo data set: right content, a fixed number of queries, timed."""
+"""The review pages on the demo data set: right content, a fixed number of queries, timed;
+and junk in their parameters and posts answered without a 500."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import json
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from contacts.models import Contact
 from mqa.demo import demo_data_build, demo_data_load
-from mqa.models import AccountScore
+from mqa.models import AccountScore, Handoff
 from mqa.review.selectors import review_lead_queue
 from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from mqa.services.rescore import rescore_run_advance
@@ -116,3 +119,46 @@ def test_review_pages_need_a_staff_login(client, db):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_junk_parameters_and_posts_get_a_page_or_a_message_never_a_500(admin_client, db):
+    # given one open lead handoff and one accepted one
+    contact = Contact.objects.create(email="jo@acme.com")
+    at = timezone.now()
+    open_one = Handoff.objects.create(kind="lead", contact=contact, created_at=at)
+    done = Handoff.objects.create(
+        kind="lead", contact=contact, created_at=at, status="accepted", outcome="won"
+    )
+    junk = ["", "x" * 5000, "-", "--fit", "\u0000", "1e9", "-1", "%00", "<script>"]
+    # when the pages are asked for with junk filters, sorts and pages
+    for value in junk:
+        for page in ("/review/", "/review/accounts.csv", "/review/leads/"):
+            for name in ("sort", "handoff", "status", "page", "segment", "q", "target"):
+                response = admin_client.get(page, {name: value})
+                # then each answers, by filtering what it can and ignoring the rest
+                assert response.status_code == 200, (page, name, value)
+        for page in ("/review/funnel/", "/review/funnel.csv", "/review/calibration/"):
+            for name in ("kind", "group_by", "start", "cutoff", "horizon_days", "version"):
+                response = admin_client.get(page, {name: value, "kind": "lead"})
+                assert response.status_code in (200, 400), (page, name, value)
+        if value:
+            assert admin_client.get(f"/review/accounts/{quote(value)}/").status_code == 404
+    # and posts with junk are refused in words, changing nothing
+    for value in ["", " ", "x" * 300]:
+        answer = admin_client.post(
+            f"/review/handoffs/{open_one.id}/assign", {"assignee": value}, HTTP_HX_REQUEST="true"
+        )
+        assert answer.status_code == 200 and b"Name whom to assign it to." in answer.content
+    for value in ["", "maybe", "won\u0000"]:
+        answer = admin_client.post(
+            f"/review/handoffs/{open_one.id}/outcome", {"outcome": value}, HTTP_HX_REQUEST="true"
+        )
+        assert b"Pick an outcome." in answer.content
+    answer = admin_client.post(
+        f"/review/handoffs/{done.id}/outcome", {"outcome": "sql"}, HTTP_HX_REQUEST="true"
+    )
+    assert b"is accepted with outcome won" in answer.content
+    assert admin_client.post("/review/handoffs/999999/assign", {"assignee": "a"}).status_code == 404
+    open_one.refresh_from_db()
+    done.refresh_from_db()
+    assert (open_one.assignee, open_one.outcome, done.outcome) == (None, None, "won")
