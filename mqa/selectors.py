@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from mqa.models import (
     AccountScore,
+    AccountStatusChange,
+    Cause,
     ContactScore,
+    ContactStatusChange,
     Handoff,
     PendingWork,
     RescoreRun,
@@ -132,3 +135,33 @@ HANDOFF_RELATED = ("contact", "contact__account", "account")
 
 def handoff_list() -> Any:
     return Handoff.objects.select_related(*HANDOFF_RELATED)
+
+
+def rescore_handoffs(*, run: RescoreRun) -> QuerySet[Handoff]:
+    """The handoffs a publish's rescore created: under its version, each at the instant of the
+    publish-caused status change it answered (handoffs the drain made meanwhile are not)."""
+    caused = {
+        "model_version_id": run.model_version_id,
+        "cause": Cause.PUBLISH,
+        "changed_at": OuterRef("created_at"),
+    }
+    lead = ContactStatusChange.objects.filter(contact_id=OuterRef("contact_id"), **caused)
+    account = AccountStatusChange.objects.filter(account_id=OuterRef("account_id"), **caused)
+    return Handoff.objects.filter(
+        model_version_id=run.model_version_id, created_at__gte=run.started_at
+    ).filter(Exists(lead) | Exists(account))
+
+
+@dataclass(frozen=True)
+class RescoreHandoffs:
+    created: int
+    unassigned: int
+
+
+def rescore_handoffs_count(*, run: RescoreRun) -> RescoreHandoffs:
+    """How many handoffs the rescore created so far, and how many of them nobody holds (one
+    query: the progress page asks every second while the rescore runs)."""
+    counts = rescore_handoffs(run=run).aggregate(
+        created=Count("pk"), unassigned=Count("pk", filter=Q(unassigned=True))
+    )
+    return RescoreHandoffs(**counts)

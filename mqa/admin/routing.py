@@ -17,13 +17,13 @@ from mqa.models import RescoreRun
 from mqa.models.routing import Handoff, RejectReason, RoutingSettings
 from mqa.routing import dump_routing, parse_routing
 from mqa.scoring import DocumentError
+from mqa.selectors import rescore_handoffs
 from mqa.services.handoffs import (
     HandoffConflict,
     handoff_accept,
     handoff_outcome_record,
     handoff_reject,
 )
-from mqa.services.model_versions import rescore_handoffs
 from mqa.services.routing import routing_document_get, routing_document_put
 
 
@@ -138,9 +138,10 @@ class RescoreFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit() or not RescoreRun.objects.filter(pk=value).exists():
+        run = RescoreRun.objects.filter(pk=value).first() if value.isdigit() else None
+        if run is None:
             return queryset.none()
-        return queryset.filter(pk__in=rescore_handoffs(run_id=int(value)).values("pk"))
+        return queryset.filter(pk__in=rescore_handoffs(run=run).values("pk"))
 
 
 @admin.register(Handoff)

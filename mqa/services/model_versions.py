@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import Account
 from contacts.models import Contact
 from mqa.batch import has_nul
-from mqa.models import (
-    AccountStatusChange,
-    ApiKey,
-    Cause,
-    ContactStatusChange,
-    Handoff,
-    RescoreRun,
-    ScoringModelAudit,
-    ScoringModelVersion,
-)
+from mqa.models import ApiKey, RescoreRun, ScoringModelAudit, ScoringModelVersion
 from mqa.scoring import DocumentError, dump_document, parse_document
 from mqa.scoring.diff import document_changes
 from mqa.services.rescore import rescore_lanes_send
@@ -246,33 +236,3 @@ def scoring_model_rollback(
         return scoring_model_publish(
             version_id=version.pk, route=route, now=now, user=user, api_key=api_key
         )
-
-
-def rescore_handoffs(*, run_id: int) -> QuerySet[Handoff]:
-    """The handoffs a publish's rescore created: under its version, each at the instant of the
-    publish-caused status change it answered (handoffs the drain made meanwhile are not)."""
-    run = RescoreRun.objects.get(pk=run_id)
-    caused = {
-        "model_version_id": run.model_version_id,
-        "cause": Cause.PUBLISH,
-        "changed_at": OuterRef("created_at"),
-    }
-    lead = ContactStatusChange.objects.filter(contact_id=OuterRef("contact_id"), **caused)
-    account = AccountStatusChange.objects.filter(account_id=OuterRef("account_id"), **caused)
-    return Handoff.objects.filter(
-        model_version_id=run.model_version_id, created_at__gte=run.started_at
-    ).filter(Exists(lead) | Exists(account))
-
-
-@dataclass(frozen=True)
-class RescoreHandoffs:
-    created: int
-    unassigned: int
-
-
-def rescore_handoffs_count(*, run_id: int) -> RescoreHandoffs:
-    """How many handoffs the rescore created so far, and how many of them nobody holds."""
-    handoffs = rescore_handoffs(run_id=run_id)
-    return RescoreHandoffs(
-        created=handoffs.count(), unassigned=handoffs.filter(unassigned=True).count()
-    )
