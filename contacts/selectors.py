@@ -75,12 +75,6 @@ def contact_get(*, contact_id: int) -> dict[str, Any] | None:
     return contact_of(contact) if contact else None
 
 
-def contact_missing_get(*, contact_id: int) -> list[dict[str, Any]] | None:
-    """What one contact still lacks to be an MQL (`missing_of`); None for no such contact."""
-    contact = _with_scores().filter(pk=contact_id).first()
-    return missing_of(contact) if contact else None
-
-
 def contact_history_list(*, contact_id: int) -> QuerySet[ContactStatusChange] | None:
     if not Contact.objects.filter(pk=contact_id).exists():
         return None

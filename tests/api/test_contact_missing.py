@@ -10,7 +10,7 @@ import pytest
 
 from accounts.services import accounts_upsert
 from contacts.models import Contact
-from contacts.selectors import contact_missing_get
+from contacts.selectors import contact_get
 from contacts.services import contacts_upsert, events_ingest
 from mqa.services.pipeline import pipeline_process
 from tests.api import test_reads
@@ -44,7 +44,7 @@ def test_a_contact_short_of_mql_names_each_threshold_it_misses(api, acme):
     ]
     assert (contact["status"], contact["missing"]) == ("engaged", expected)
     assert one["missing"] == expected
-    assert contact_missing_get(contact_id=contact["id"]) == expected
+    assert contact_get(contact_id=contact["id"])["missing"] == expected
 
 
 def test_a_disqualified_contact_lists_the_thresholds_it_misses_beside_its_reasons(
@@ -100,7 +100,7 @@ def test_a_contact_not_yet_scored_is_measured_by_the_active_model(api, active_mo
     contacts_upsert(items=[{"email": "new@gmail.com"}])
     contact = Contact.objects.get(email="new@gmail.com")
 
-    assert contact_missing_get(contact_id=contact.id) == [
+    assert contact_get(contact_id=contact.id)["missing"] == [
         {"criterion": "fit_floor", "actual": 0, "required": 30},
         {"criterion": "engagement_floor", "actual": 0.0, "required": 20},
         {"criterion": "total", "actual": 0.0, "required": 70},
@@ -108,7 +108,7 @@ def test_a_contact_not_yet_scored_is_measured_by_the_active_model(api, active_mo
 
 
 def test_missing_of_an_unknown_contact_is_none(db):
-    assert contact_missing_get(contact_id=999_999) is None
+    assert contact_get(contact_id=999_999) is None
 
 
 def test_missing_follows_new_activity(api, acme):
