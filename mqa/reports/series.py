@@ -58,7 +58,7 @@ def account_series_get(
     account = Account.objects.filter(domain=domain).first()
     if account is None:
         return None
-    ends = [now - WEEK * (weeks - 1 - index) for index in range(weeks)]
+    ends = _week_ends(weeks, now)
     active = ScoringModelVersion.objects.filter(state=ScoringModelVersion.State.ACTIVE).first()
     points = _points(account, scoring_model_of(active), ends) if active else []
     return {
@@ -68,6 +68,18 @@ def account_series_get(
         "points": points,
         "changes": _changes(account, since=ends[0] - WEEK),
     }
+
+
+def account_points(
+    *, account: Account, model: ScoringModel, weeks: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The series' `points` alone, for a caller that holds the account and the active model
+    (the account page): no lookup of either, no status changes."""
+    return _points(account, model, _week_ends(weeks, now))
+
+
+def _week_ends(weeks: int, now: datetime) -> list[datetime]:
+    return [now - WEEK * (weeks - 1 - index) for index in range(weeks)]
 
 
 def _points(

@@ -25,11 +25,11 @@ from accounts.models import Account, AccountSignal
 from contacts.models import Contact, EngagementEvent
 from contacts.selectors import missing_of
 from mqa.models import AccountScore, AccountStatusChange, Handoff
-from mqa.reports.series import account_series_get
+from mqa.reports.series import account_points
 from mqa.review.display import event_colour, event_label
 from mqa.scoring.segments import account_model, segment_named
 from mqa.scoring.types import AccountThresholds
-from mqa.selectors import scoring_model_active
+from mqa.selectors import ActiveModel, scoring_model_active
 
 # The account list's filter value for accounts in no segment (a real segment name is never empty).
 NO_SEGMENT = "-"
@@ -218,7 +218,7 @@ def review_account_get(*, domain: str, now: datetime, weeks: int = 16) -> dict[s
         "contacts": contacts,
         "chart": _chart(list(weekly), since, weeks),
         "feed": _feed(account, limit=FEED_SIZE),
-        "trend": _trend(domain, now, thresholds),
+        "trend": _trend(account, active, now, thresholds),
         "history": list(
             AccountStatusChange.objects.filter(account=account).select_related("model_version")[:50]
         ),
@@ -230,11 +230,19 @@ FEED_SIZE = 15
 TREND_WEEKS = 12
 
 
-def _trend(domain: str, now: datetime, thresholds: AccountThresholds | None) -> dict[str, Any]:
-    """The account's fit and engagement week by week (`account_series_get`), with the MQA
+def _trend(
+    account: Account,
+    active: ActiveModel | None,
+    now: datetime,
+    thresholds: AccountThresholds | None,
+) -> dict[str, Any]:
+    """The account's fit and engagement week by week (`account_points`), with the MQA
     engagement threshold it is measured against, for a line chart and its table."""
-    series = account_series_get(domain=domain, weeks=TREND_WEEKS, now=now) or {"points": []}
-    points = series["points"]
+    points = (
+        account_points(account=account, model=active.model, weeks=TREND_WEEKS, now=now)
+        if active
+        else []
+    )
     return {
         "labels": [p["at"].date().isoformat() for p in points],
         "engagement": [p["engagement"] for p in points],

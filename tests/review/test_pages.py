@@ -66,7 +66,7 @@ def test_review_pages_render_the_demo_data_with_few_queries(
     pages = {
         "accounts": ("/review/", 8),
         "accounts, filtered": ("/review/?target=yes&status=engaged&q=systems&tier=tier+2", 8),
-        "account": (f"/review/accounts/{mqa.account.domain}/", 16),
+        "account": (f"/review/accounts/{mqa.account.domain}/", 13),
         "inbound MQLs": ("/review/leads/", 4),
     }
     timings = {}
