@@ -65,8 +65,9 @@ class RequestMiddleware:
 
 
 class ProblemMiddleware:
-    """What no view should have to think about (SPEC §7 *Errors*): a NUL character in an API
-    path or query string is a 400 naming it, before anything reads the database; a database
+    """What no view should have to think about (SPEC §7 *Errors*): a NUL character in a path
+    or query string is a 400 naming it, before anything reads the database (PostgreSQL
+    refuses NUL in a query) — a problem on API paths, plain text on the pages; a database
     that cannot be reached answers 503 with `Retry-After` on every page, as a problem on API
     paths (API views answer it themselves, through the same handler)."""
 
@@ -74,22 +75,13 @@ class ProblemMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        refused = _nul_refusal(request)
+        if refused is None:
+            return self.get_response(request)
+        detail, field = refused
         if is_api_path(request.path):
-            if "\x00" in request.path:
-                return problem_response(
-                    400,
-                    "the path must not contain NUL (\\u0000) characters",
-                    [{"field": "path", "message": NUL_MESSAGE}],
-                )
-            for name, values in request.GET.lists():
-                if "\x00" in name or any("\x00" in value for value in values):
-                    field = name.replace("\x00", "\\u0000")
-                    return problem_response(
-                        400,
-                        f"the query parameter {field!r} must not contain NUL characters",
-                        [{"field": field, "message": NUL_MESSAGE}],
-                    )
-        return self.get_response(request)
+            return problem_response(400, detail, [{"field": field, "message": NUL_MESSAGE}])
+        return HttpResponse(f"{detail}.\n", status=400, content_type="text/plain; charset=utf-8")
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not database_unavailable(exception):
@@ -104,3 +96,14 @@ class ProblemMiddleware:
         )
         response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
         return response
+
+
+def _nul_refusal(request: HttpRequest) -> tuple[str, str] | None:
+    """Why the request's path or query must be refused, and the field it names, or None."""
+    if "\x00" in request.path:
+        return "the path must not contain NUL (\\u0000) characters", "path"
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            field = name.replace("\x00", "\\u0000")
+            return f"the query parameter {field!r} must not contain NUL characters", field
+    return None

@@ -140,8 +140,7 @@ def accounts_csv(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 def account(request: HttpRequest, domain: str) -> HttpResponse:
-    # A NUL cannot be in a stored domain, and PostgreSQL refuses it in a query.
-    found = None if "\x00" in domain else review_account_get(domain=domain, now=timezone.now())
+    found = review_account_get(domain=domain, now=timezone.now())
     if found is None:
         raise Http404("no account with this domain")
     trend = found["trend"]
@@ -155,10 +154,7 @@ def account(request: HttpRequest, domain: str) -> HttpResponse:
 
 @staff_member_required
 def leads(request: HttpRequest) -> HttpResponse:
-    # Open handoffs unless another known status (or "" for all) is asked for.
     status = request.GET.get("status", "open")
-    if status not in ("", *Handoff.Status.values):
-        status = "open"
     page = review_lead_page(status=status or None, number=request.GET.get("page"), size=PAGE_SIZE)
     return render(
         request,
