@@ -43,7 +43,7 @@ def main() -> None:
 
     wanted = [n.strip().upper() for n in args.only.split(",") if n.strip()] or list(SCENARIOS)
     directory = ROOT / "var" / "chaos" / ("short" if args.short else "full")
-    stack = ChaosStack(directory, webhook_backoff=0.2 if args.short else 1.0)
+    stack = ChaosStack(directory, short=args.short)
     started, results = time.monotonic(), list[dict[str, Any]]()
     run: dict[str, Any] = {
         "short": args.short,
@@ -66,17 +66,23 @@ def main() -> None:
             except Exception:
                 results.append({"name": name, "error": traceback.format_exc()})
             _log(f"{name}: {json.dumps(results[-1].get('figures') or results[-1])[:2000]}")
+            # After each scenario: a run stopped later (a timeout) keeps what it measured.
+            _write(run, args.json, directory)
     finally:
         stack.stop()
     run["total_s"] = round(time.monotonic() - started, 1)
-    for path in (args.json, directory / "figures.json"):
-        if path:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(run, indent=2, default=str))
+    _write(run, args.json, directory)
     if not args.short:
         report_write(run, args.report)
         _log(f"wrote {args.report}")
     sys.exit(1 if any("error" in r for r in results) else 0)
+
+
+def _write(run: dict[str, Any], json_path: Path | None, directory: Path) -> None:
+    for path in (json_path, directory / "figures.json"):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(run, indent=2, default=str))
 
 
 def _exit(signum: int, frame: object) -> None:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -45,12 +46,12 @@ def chaos_env(*, webhook_backoff: float) -> dict[str, str]:
 class ChaosStack:
     """Own PostgreSQL + Redis, migrated, with an API key and the default model published."""
 
-    def __init__(self, directory: Path, *, webhook_backoff: float) -> None:
-        self.directory = directory
+    def __init__(self, directory: Path, *, short: bool) -> None:
+        self.directory, self.short = directory, short
         self.postgres = Postgres(directory / "postgres")
         self.redis = Redis(directory / "redis")
         self.logs = directory / "logs"
-        self.webhook_backoff = webhook_backoff
+        self.webhook_backoff = 0.2 if short else 1.0
         self.base = BASE
         self.key = ""
         self.stack: Stack | None = None
@@ -102,6 +103,14 @@ class ChaosStack:
             return wait_drained(self.key, timeout=timeout)
         except RuntimeError:
             return None
+
+    def pending(self) -> list[tuple[Any, ...]]:
+        """The pending work by kind, cause and lease: counts, oldest enqueued, latest lease."""
+        with self.postgres.connect() as conn:
+            return conn.execute(
+                "SELECT kind, cause, leased_until IS NOT NULL, count(*), min(enqueued_at),"
+                " max(leased_until) FROM mqa_pendingwork GROUP BY 1, 2, 3"
+            ).fetchall()
 
     def worker_children(self) -> list[psutil.Process]:
         assert self.stack is not None
@@ -157,7 +166,9 @@ class ChaosStack:
             env={**os.environ, **self.env},
             capture_output=True,
             text=True,
-            check=True,
         )
+        if result.returncode != 0:
+            # The traceback says why; without it a failed check reads as a bare exit status.
+            raise RuntimeError(f"chaos.scores failed:\n{result.stderr[-3000:]}")
         figures: dict[str, int] = json.loads(result.stdout.strip().splitlines()[-1])
         return figures

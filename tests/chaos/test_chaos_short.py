@@ -57,11 +57,14 @@ def short_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         output, _ = run.communicate(timeout=60)
     if not out.exists():
         pytest.fail(f"the chaos run wrote no figures:\n{output[-5000:]}")
+    # Written after each scenario: a run stopped by the timeout still has the ones it finished.
     scenarios = json.loads(out.read_text())["scenarios"]
-    return {s["name"]: s for s in scenarios}
+    return {"output": output, **{s["name"]: s for s in scenarios}}
 
 
 def figures(run: dict[str, Any], name: str) -> dict[str, Any]:
+    if name not in run:
+        pytest.fail(f"{name} did not run before the run stopped:\n{run['output'][-5000:]}")
     scenario = run[name]
     assert "error" not in scenario, scenario["error"]
     result: dict[str, Any] = scenario["figures"]
