@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db import connection
-from django.db.models import Model
+from django.db import connection, transaction
+from django.db.models import Field, Model
+from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
 
@@ -71,7 +72,12 @@ def ingest_once(
     (owner, type, instant, properties). Only what the insert itself reports stored counts as
     accepted: a concurrent batch can store the same key between our read and our insert, and
     then ours is compared with what it stored (a duplicate or a conflict), never "accepted".
+
+    On PostgreSQL the batch is staged with COPY and merged set-based (`_ingest_staged`); the
+    row-by-row comparison below is the embedded (SQLite) path, with the same answers.
     """
+    if connection.vendor == "postgresql":
+        return _ingest_staged(table, items, owner, owner_ids)
     keys = {(item.source, item.id) for item in items}
     stored = _stored_payloads(table, owner, keys)
     payloads = [
@@ -116,6 +122,85 @@ def ingest_once(
             # erasure): nothing of this item was stored, so it must not be told "accepted".
             result.conflicts.append({"index": index, "id": item.id})
     return result, owners
+
+
+STAGE = "mqa_ingest_stage"
+
+
+def _ingest_staged(
+    table: type[Model], items: Sequence[Any], owner: str, owner_ids: Sequence[int]
+) -> tuple[IngestResult, set[int]]:
+    """`ingest_once` on PostgreSQL: COPY the batch into a session-local temporary table, then
+    one `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING` stores the first item of each key
+    not stored yet and names exactly the rows it stored. Only when some item was not stored
+    does one more query compare those with what is stored (a later statement, so it sees a
+    row a concurrent batch committed first). No model instances: this is the ingest hot path.
+
+    Payloads compare as jsonb text, which ignores key order and whitespace but keeps `1`,
+    `1.0` and `true` apart, as `canonical` does.
+    """
+    meta = table._meta
+    quote = connection.ops.quote_name
+    owner_field = meta.get_field(owner)
+    assert isinstance(owner_field, Field)
+    name, owner_column = quote(meta.db_table), quote(owner_field.column)
+    received = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Temporary, so unlogged and private; emptied at commit, so a pooled session reuses it.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (pos integer, owner_id bigint,"
+            " type text, occurred_at timestamptz, properties jsonb, source text,"
+            " external_id text) ON COMMIT DELETE ROWS"
+        )
+        # Empty already unless an earlier batch of the same transaction staged rows.
+        cursor.execute(f"DELETE FROM {STAGE}")
+        with cursor.copy(
+            f"COPY {STAGE} (pos, owner_id, type, occurred_at, properties, source, external_id)"
+            " FROM STDIN"
+        ) as copy:
+            for pos, (item, owner_id) in enumerate(zip(items, owner_ids, strict=True)):
+                copy.write_row(
+                    (
+                        pos,
+                        owner_id,
+                        item.type,
+                        item.occurred_at,
+                        json.dumps(item.properties),
+                        item.source,
+                        item.id,
+                    )
+                )
+        cursor.execute(
+            f"INSERT INTO {name} ({owner_column}, type, occurred_at, properties, source,"
+            " external_id, received_at)"
+            " SELECT DISTINCT ON (source, external_id) owner_id, type, occurred_at, properties,"
+            f" source, external_id, %s FROM {STAGE} ORDER BY source, external_id, pos"
+            " ON CONFLICT (source, external_id) DO NOTHING"
+            f" RETURNING source, external_id, {owner_column}",
+            [received],
+        )
+        inserted = {(row[0], row[1]): row[2] for row in cursor.fetchall()}
+        same: dict[int, bool] = {}
+        if len(inserted) < len(items):
+            cursor.execute(
+                f"SELECT s.pos, coalesce(e.{owner_column} = s.owner_id AND e.type = s.type"
+                " AND e.occurred_at = s.occurred_at"
+                " AND e.properties::text = s.properties::text, false)"
+                f" FROM {STAGE} s LEFT JOIN {name} e"
+                " ON e.source = s.source AND e.external_id = s.external_id"
+            )
+            same = dict(cursor.fetchall())
+    result, accepted = IngestResult(), set()
+    for index, item in enumerate(items):
+        key = (item.source, item.id)
+        if key in inserted and key not in accepted:
+            accepted.add(key)
+            result.accepted += 1
+        elif same[index]:
+            result.duplicates += 1
+        else:  # also a key whose stored row vanished meanwhile (an erasure): not stored
+            result.conflicts.append({"index": index, "id": item.id})
+    return result, set(inserted.values())
 
 
 def _stored_payloads(

@@ -47,23 +47,35 @@ class Claimed:
 
 def work_add(*, kind: RecordKind, ids: Iterable[int], cause: str = Cause.INGEST) -> int:
     """Mark records stale (idempotent per record); wake a worker when the transaction commits."""
-    now = timezone.now()
-    rows = [
-        PendingWork(kind=kind, object_id=i, token=uuid.uuid4(), cause=cause, enqueued_at=now)
-        for i in sorted(set(ids))
-    ]
-    if not rows:
+    now, keys = timezone.now(), sorted(set(ids))
+    if not keys:
         return 0
-    PendingWork.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["kind", "object_id"],
-        # A new token makes a worker that is busy with the old one leave the row in place.
-        update_fields=["token", "leased_until"],
-        batch_size=1000,
-    )
+    # A new token makes a worker that is busy with the old one leave the row in place; one
+    # token per call is enough, as it differs from every token a worker holds.
+    token = uuid.uuid4()
+    if connection.vendor == "postgresql":
+        # One statement over an array, no model instances: ingest calls this per batch.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO mqa_pendingwork (kind, object_id, token, cause, enqueued_at)"
+                " SELECT %s, id, %s, %s, %s FROM unnest(%s::bigint[]) AS id ORDER BY id"
+                " ON CONFLICT (kind, object_id)"
+                " DO UPDATE SET token = EXCLUDED.token, leased_until = NULL",
+                [kind, token, cause, now, keys],
+            )
+    else:
+        PendingWork.objects.bulk_create(
+            [
+                PendingWork(kind=kind, object_id=i, token=token, cause=cause, enqueued_at=now)
+                for i in keys
+            ],
+            update_conflicts=True,
+            unique_fields=["kind", "object_id"],
+            update_fields=["token", "leased_until"],
+            batch_size=1000,
+        )
     transaction.on_commit(wake_worker)
-    return len(rows)
+    return len(keys)
 
 
 def work_drop(*, kind: RecordKind, ids: Iterable[int]) -> None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
+from contacts.erasure import contacts_erase
 from contacts.models import Contact, EngagementEvent
 from contacts.services import contacts_upsert, events_ingest
 from mqa.batch import BatchError
@@ -158,3 +160,40 @@ def test_true_is_not_1_when_comparing_payloads_and_fields():
     contacts_upsert(items=[{"email": "jo@acme.com", "custom": {"vip": 1}}])
     contacts_upsert(items=[{"email": "jo@acme.com", "custom": {"vip": True}}])
     assert Contact.objects.get().custom == {"vip": True}
+
+
+def test_properties_in_another_key_order_are_the_same_payload_but_1_0_is_not_1():
+    first = event("jo@acme.com", id="e1", properties={"a": 1, "b": {"x": "y", "n": 2.5}})
+    events_ingest(items=[first])
+
+    result = events_ingest(
+        items=[
+            {**first, "properties": {"b": {"n": 2.5, "x": "y"}, "a": 1}},
+            {**first, "properties": {"a": 1.0, "b": {"x": "y", "n": 2.5}}},
+        ]
+    )
+
+    assert result.as_dict() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [{"index": 1, "id": "e1"}],
+        "suppressed": 0,
+    }
+    assert EngagementEvent.objects.get().properties == {"a": 1, "b": {"x": "y", "n": 2.5}}
+
+
+def test_a_batch_stores_only_its_own_items_when_an_earlier_one_ran_in_the_same_transaction():
+    at = timezone.now() - timedelta(hours=1)
+    with transaction.atomic():
+        first = events_ingest(
+            items=[event("jo@acme.com", id="e1", at=at), event("al@acme.com", id="e2", at=at)]
+        )
+        contacts_erase(emails=["al@acme.com"], actor="test")
+        second = events_ingest(
+            items=[event("jo@acme.com", id="e1", at=at), event("jo@acme.com", id="e3", at=at)]
+        )
+
+    assert (first.accepted, first.duplicates) == (2, 0)
+    assert (second.accepted, second.duplicates, second.conflicts) == (1, 1, [])
+    # The erased contact's event is not stored again by the later batch.
+    assert sorted(EngagementEvent.objects.values_list("external_id", flat=True)) == ["e1", "e3"]
