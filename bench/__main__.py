@@ -7,7 +7,8 @@ database BENCH_REDIS_DB (default 14) is the broker; the web server listens on BE
 (default 8765) and the stack logs to var/bench/logs-<port>/, so two runs can bench side by side
 with those three apart. BENCH_ONLY=rescore loads the data and measures only the full rescore
 (segmented and unsegmented), its floor and their correctness: a short report, for working on
-the rescore, in var/bench/only-rescore.md.
+the rescore, in var/bench/only-rescore.md; BENCH_ONLY=ingest the ingest figures and their
+floor (var/bench/only-ingest.md).
 
 The full rescore is measured for the shipped model, segments and all, and for the same
 document without segments, interleaved on the same data (`rescores_interleaved`).
@@ -90,6 +91,9 @@ def main() -> None:
             results["bands"] = data.employee_bands(conn)
         results["load_seconds"] = time.monotonic() - started
         log(f"loaded {results['counts']} in {results['load_seconds']:.1f} s")
+        if ONLY == "ingest":
+            ingest_only(results, key, url)
+            return
         sampler = MemorySampler(stack)
         sampler.start()
         rescores = rescores_interleaved(key, url, RUNS)
@@ -113,51 +117,8 @@ def main() -> None:
         if ONLY == "rescore":
             rescore_only_report(results)
             return
+        ingest_measured(results, key, url)
         counts = results["counts"]
-        ingest_runs = []
-        for _ in range(RUNS):
-            ingest_runs.append(
-                load_process(
-                    "ingest",
-                    base=BASE,
-                    key=key,
-                    contacts=counts["contacts"],
-                    accounts=counts["accounts"],
-                    seconds=INGEST_SECONDS,
-                    rate=None,
-                    threads=4,
-                )
-            )
-            wait_drained(key, timeout=3600)
-        results["ingest"] = spread([r["rate"] for r in ingest_runs])
-        tracking_runs = []
-        for _ in range(RUNS):
-            tracking_runs.append(
-                load_process(
-                    "ingest",
-                    base=BASE,
-                    key=key,
-                    contacts=counts["contacts"],
-                    accounts=counts["accounts"],
-                    seconds=INGEST_SECONDS,
-                    rate=None,
-                    threads=4,
-                    api="tracking",
-                )
-            )
-            wait_drained(key, timeout=3600)
-        results["tracking_ingest"] = spread([r["rate"] for r in tracking_runs])
-        log(f"tracking-API ingest {results['tracking_ingest']}")
-        results["ingest_errors"] = sum(r["errors"] for r in ingest_runs + tracking_runs)
-        results["copy_floor"] = spread(
-            [
-                copy_floor(url, min(200_000, max(5_000, int(results["ingest"]["median"] * 10))))
-                for _ in range(RUNS)
-            ]
-        )
-        log(
-            f"ingest {results['ingest']} (errors {results['ingest_errors']}), COPY floor {results['copy_floor']}"
-        )
         fresh = [
             load_process(
                 "freshness",
@@ -204,6 +165,68 @@ def main() -> None:
         raise SystemExit(
             f"bench results are wrong: {ok}/{total} samples agree, {results['ingest_errors']} ingest errors"
         )
+
+
+def ingest_measured(results: dict[str, Any], key: str, url: str) -> None:
+    """Bulk and tracking-API ingest over HTTP (each drained before the next), then the raw
+    COPY floor into the same table."""
+    counts = results["counts"]
+    runs: dict[str, list[dict[str, Any]]] = {"bulk": [], "tracking": []}
+    for api, measured in runs.items():
+        for _ in range(RUNS):
+            measured.append(
+                load_process(
+                    "ingest",
+                    base=BASE,
+                    key=key,
+                    contacts=counts["contacts"],
+                    accounts=counts["accounts"],
+                    seconds=INGEST_SECONDS,
+                    rate=None,
+                    threads=4,
+                    api=api,
+                )
+            )
+            wait_drained(key, timeout=3600)
+    results["ingest"] = spread([r["rate"] for r in runs["bulk"]])
+    results["tracking_ingest"] = spread([r["rate"] for r in runs["tracking"]])
+    log(f"tracking-API ingest {results['tracking_ingest']}")
+    results["ingest_errors"] = sum(r["errors"] for r in runs["bulk"] + runs["tracking"])
+    rows = min(200_000, max(5_000, int(results["ingest"]["median"] * 10)))
+    results["copy_floor"] = spread([copy_floor(url, rows) for _ in range(RUNS)])
+    log(
+        f"ingest {results['ingest']} (errors {results['ingest_errors']}), "
+        f"COPY floor {results['copy_floor']}"
+    )
+
+
+def ingest_only(results: dict[str, Any], key: str, url: str) -> None:
+    """BENCH_ONLY=ingest: after the load, only the ingest figures and their floor, in a short
+    report (var/bench/only-ingest.md), for working on the ingest path."""
+    ingest_measured(results, key, url)
+    bulk, tracking, floor = results["ingest"], results["tracking_ingest"], results["copy_floor"]
+
+    def runs(s: dict[str, Any]) -> str:
+        values = ", ".join(f"{v:,.0f}" for v in s["values"])
+        return f"{values}; median {s['median']:,.0f} ({s['min']:,.0f}–{s['max']:,.0f})"
+
+    lines = [
+        f"# Ingest only, scale {results['scale']} ({results['started']})",
+        "",
+        f"data: {results['counts']}; {INGEST_SECONDS:.0f} s per run, 4 senders, 1,000 per batch",
+        f"bulk ingest (ev/s): {runs(bulk)}",
+        f"tracking-API ingest (ev/s): {runs(tracking)}",
+        f"COPY floor (rows/s): {runs(floor)}",
+        f"bulk ÷ COPY floor: {bulk['median'] / floor['median']:.1%}; "
+        f"tracking ÷ bulk: {tracking['median'] / bulk['median']:.1%}",
+        f"errors: {results['ingest_errors']}",
+        "",
+    ]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(lines))
+    log(f"report written to {OUT}")
+    if results["ingest_errors"]:
+        raise SystemExit(f"bench results are wrong: {results['ingest_errors']} ingest errors")
 
 
 def rescore_only_report(results: dict[str, Any]) -> None:
