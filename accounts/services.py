@@ -52,7 +52,9 @@ def accounts_upsert(*, items: Iterable[Any], merge_custom: bool = False) -> Upse
     with transaction.atomic():
         existing = {
             a.domain: a
-            for a in Account.objects.select_for_update().filter(domain__in=merged).order_by("pk")
+            for a in Account.objects.select_for_update()
+            .filter(domain__any=list(merged))
+            .order_by("pk")
         }
         if merge_custom:
             custom_merge(existing, merged)
@@ -74,7 +76,7 @@ def accounts_upsert(*, items: Iterable[Any], merge_custom: bool = False) -> Upse
 def accounts_ensure(*, domains: Iterable[str]) -> dict[str, int]:
     """Ids of the accounts with these domains, creating the missing ones (SPEC §2)."""
     wanted = set(domains)
-    ids = dict(Account.objects.filter(domain__in=wanted).values_list("domain", "id"))
+    ids = dict(Account.objects.filter(domain__any=list(wanted)).values_list("domain", "id"))
     missing: dict[str, dict[str, Any]] = {domain: {} for domain in sorted(wanted - ids.keys())}
     if missing:
         created = _accounts_create(missing, timezone.now())

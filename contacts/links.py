@@ -44,7 +44,7 @@ def link_candidates(contact: Contact) -> list[str]:
 def contacts_link(*, contacts: Sequence[Contact]) -> list[LinkChange]:
     """Point each contact at the account it should link to now; save and report the changes."""
     wanted = {domain for contact in contacts for domain in link_candidates(contact)}
-    ids = dict(Account.objects.filter(domain__in=wanted).values_list("domain", "id"))
+    ids = dict(Account.objects.filter(domain__any=list(wanted)).values_list("domain", "id"))
     changes, changed = [], []
     for contact in contacts:
         target = next((ids[d] for d in link_candidates(contact) if d in ids), None)

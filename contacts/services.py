@@ -61,7 +61,7 @@ def _locked(emails: Iterable[str]) -> dict[str, Contact]:
     itself: that does not block the foreign-key checks of a concurrent event ingest, which
     would otherwise wait on them while holding work rows this transaction waits for (a
     deadlock)."""
-    rows = Contact.objects.select_for_update(no_key=True).filter(email__in=list(emails))
+    rows = Contact.objects.select_for_update(no_key=True).filter(email__any=list(emails))
     return {c.email: c for c in rows.order_by("pk")}
 
 
@@ -105,7 +105,7 @@ def contacts_ensure(*, emails: Iterable[str]) -> dict[str, int]:
     suppression_lock()
     wanted = set(emails)
     wanted -= emails_suppressed(emails=wanted)
-    ids = dict(Contact.objects.filter(email__in=wanted).values_list("email", "id"))
+    ids = dict(Contact.objects.filter(email__any=list(wanted)).values_list("email", "id"))
     missing: dict[str, dict[str, Any]] = {email: {} for email in sorted(wanted - ids.keys())}
     if missing:
         created = _contacts_create(missing, timezone.now())

@@ -40,7 +40,9 @@ def emails_suppressed(*, emails: Iterable[str]) -> set[str]:
     by_digest = {email_digest(email): email for email in set(emails)}
     if not by_digest:
         return set()
-    found = SuppressedEmail.objects.filter(digest__in=by_digest).values_list("digest", flat=True)
+    found = SuppressedEmail.objects.filter(digest__any=list(by_digest)).values_list(
+        "digest", flat=True
+    )
     return {by_digest[digest] for digest in found}
 
 

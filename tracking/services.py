@@ -34,7 +34,7 @@ from django.utils import timezone
 from accounts.services import accounts_upsert
 from contacts.services import contacts_upsert, events_ingest
 from contacts.suppression import emails_suppressed, suppression_lock
-from mqa.ingest import IngestResult
+from mqa.ingest import IngestResult, rows_insert
 from tracking.messages import SOURCE, Message, messages_parse
 from tracking.models import Identity, IdentityKind, PendingMessage, TrackedMessage
 
@@ -62,7 +62,9 @@ class _Ties:
     """userId/anonymousId → email: those stored, and the ones this batch adds."""
 
     def __init__(self, ids: Iterable[str]) -> None:
-        rows = Identity.objects.filter(value__in=set(ids)).values_list("value", "kind", "email")
+        rows = Identity.objects.filter(value__any=list(set(ids))).values_list(
+            "value", "kind", "email"
+        )
         self.known: dict[str, tuple[str, str]] = {v: (k, e) for v, k, e in rows}
         self.new: dict[str, tuple[str, str]] = {}
 
@@ -75,7 +77,9 @@ class _Ties:
 
     def fetch(self, ids: Iterable[str]) -> None:
         wanted = set(ids) - self.known.keys()
-        rows = Identity.objects.filter(value__in=wanted).values_list("value", "kind", "email")
+        rows = Identity.objects.filter(value__any=list(wanted)).values_list(
+            "value", "kind", "email"
+        )
         self.known.update({v: (k, e) for v, k, e in rows})
 
 
@@ -130,9 +134,9 @@ def _stitching_lock() -> None:
 def _fresh(parsed: list[Message], result: IngestResult) -> list[Message]:
     """The messages whose `messageId` is new; the others counted as duplicates or conflicts."""
     stored = dict(
-        TrackedMessage.objects.filter(message_id__in={m.message_id for m in parsed}).values_list(
-            "message_id", "digest"
-        )
+        TrackedMessage.objects.filter(
+            message_id__any=list({m.message_id for m in parsed})
+        ).values_list("message_id", "digest")
     )
     fresh = []
     for message in parsed:
@@ -238,29 +242,22 @@ def _store(
     """Record the batch's messages (pending ones with what they will apply), the new ties and
     the stored pending messages now resolved; nothing for a suppressed address."""
     digests = {m.message_id: m.digest for m in fresh}
-    rows = TrackedMessage.objects.bulk_create(
-        [
-            TrackedMessage(
-                message_id=w.message_id,
-                digest=digests[w.message_id],
-                email=w.email,
-                received_at=now,
-            )
-            for w in kept
-        ],
-        batch_size=1000,
+    ids = rows_insert(
+        TrackedMessage,
+        ("message_id", "digest", "email", "received_at"),
+        [(w.message_id, digests[w.message_id], w.email, now) for w in kept],
     )
     PendingMessage.objects.bulk_create(
         [
             PendingMessage(
-                message=row,
+                message_id=message_id,
                 type=w.type,
                 user_id=w.user_id,
                 anonymous_id=w.anonymous_id,
                 previous_id=w.previous_id,
                 content={"contact": w.contact, "event": w.event},
             )
-            for w, row in zip(kept, rows, strict=True)
+            for w, message_id in zip(kept, ids, strict=True)
             if w.email is None
         ],
         batch_size=1000,

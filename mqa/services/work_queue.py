@@ -122,7 +122,7 @@ def work_claim(*, limit: int, now: datetime) -> list[Claimed]:
             )
             if len(rows) >= limit:
                 break
-        PendingWork.objects.filter(id__in=[row[0] for row in rows]).update(leased_until=lease)
+        PendingWork.objects.filter(id__any=[row[0] for row in rows]).update(leased_until=lease)
     return [
         Claimed(RecordKind(kind), object_id, token, cause)
         for _, kind, object_id, token, cause in rows
@@ -140,6 +140,22 @@ def _untouched(claimed: Iterable[Claimed]) -> Q:
 def _untouched_free(claimed: Iterable[Claimed]) -> list[int]:
     """Ids of the claimed rows nobody re-marked and nobody holds now, locked for this
     transaction; a row ingest holds is skipped, never waited for (see the module docstring)."""
+    if connection.vendor == "postgresql":
+        # The same condition as `_untouched`, as three arrays: a thousand-way OR costs the
+        # worker more to build and compile than the query costs to run.
+        items = list(claimed)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM mqa_pendingwork WHERE (kind, object_id, token) IN"
+                " (SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::uuid[]))"
+                " ORDER BY id FOR UPDATE SKIP LOCKED",
+                [
+                    [str(item.kind) for item in items],
+                    [item.object_id for item in items],
+                    [item.token for item in items],
+                ],
+            )
+            return [row[0] for row in cursor.fetchall()]
     return list(
         PendingWork.objects.filter(_untouched(claimed))
         .order_by("id")
