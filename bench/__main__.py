@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.floors import copy_floor, sql_floor
+from bench.floors import copy_floor, readiness_floor_served, sql_floor
 from bench.measure import (
     load_process,
     machine,
@@ -119,40 +119,36 @@ def main() -> None:
             return
         ingest_measured(results, key, url)
         counts = results["counts"]
-        fresh = [
-            load_process(
-                "freshness",
-                base=BASE,
-                key=key,
-                contacts=counts["contacts"],
-                accounts=counts["accounts"],
-                seconds=8 if SMOKE else 30,
-                probes=5 if SMOKE else 20,
-            )
-            for _ in range(RUNS)
-        ]
-        results["freshness_p95"] = spread([f["p95"] for f in fresh])
-        results["freshness_p50"] = spread([f["p50"] for f in fresh])
-        wait_drained(key, timeout=3600)
-        log(f"freshness p95 {results['freshness_p95']}")
-        reads = [
-            load_process(
-                "readiness",
-                base=BASE,
-                reads=READS,
-                key=key,
-                contacts=counts["contacts"],
-                accounts=counts["accounts"],
-                seconds=5 if SMOKE else 20,
-                rate=300.0,
-                ingest_rate=5000.0,
-            )
-            for _ in range(RUNS)
-        ]
+        for api, name in (("bulk", "freshness"), ("tracking", "freshness_tracking")):
+            fresh = []
+            for _ in range(RUNS):
+                fresh.append(
+                    load_process(
+                        "freshness",
+                        base=BASE,
+                        key=key,
+                        contacts=counts["contacts"],
+                        accounts=counts["accounts"],
+                        seconds=8 if SMOKE else 30,
+                        probes=5 if SMOKE else 20,
+                        api=api,
+                    )
+                )
+                wait_drained(key, timeout=3600)
+            results[f"{name}_p95"] = spread([f["p95"] for f in fresh])
+            results[f"{name}_p50"] = spread([f["p50"] for f in fresh])
+            log(f"{name} p95 {results[f'{name}_p95']}")
+        reads = [readiness_load(key, counts, READS) for _ in range(RUNS)]
         results["readiness_p99_ms"] = spread([r["p99_ms"] for r in reads])
         results["readiness_p50_ms"] = spread([r["p50_ms"] for r in reads])
         results["readiness_rate"] = spread([r["rate"] for r in reads])
         log(f"readiness p99 {results['readiness_p99_ms']} at {results['readiness_rate']}")
+        wait_drained(key, timeout=3600)
+        with readiness_floor_served(url, LOGS) as floor_reads:
+            floors = [readiness_load(key, counts, floor_reads) for _ in range(RUNS)]
+        results["readiness_floor_p99_ms"] = spread([r["p99_ms"] for r in floors])
+        results["readiness_floor_p50_ms"] = spread([r["p50_ms"] for r in floors])
+        log(f"readiness floor p99 {results['readiness_floor_p99_ms']}")
         wait_drained(key, timeout=3600)
     finally:
         stack.stop()
@@ -165,6 +161,21 @@ def main() -> None:
         raise SystemExit(
             f"bench results are wrong: {ok}/{total} samples agree, {results['ingest_errors']} ingest errors"
         )
+
+
+def readiness_load(key: str, counts: dict[str, int], reads: str) -> dict[str, Any]:
+    """Readiness GETs at 300 req/s against `reads` while ingest runs at 5,000 ev/s."""
+    return load_process(
+        "readiness",
+        base=BASE,
+        reads=reads,
+        key=key,
+        contacts=counts["contacts"],
+        accounts=counts["accounts"],
+        seconds=5 if SMOKE else 20,
+        rate=300.0,
+        ingest_rate=5000.0,
+    )
 
 
 def ingest_measured(results: dict[str, Any], key: str, url: str) -> None:

@@ -1,13 +1,56 @@
-"""Floors measured in the same run: hand-written SQL for the rescore, raw COPY for ingest."""
+"""Floors measured in the same run: hand-written SQL for the rescore, raw COPY for ingest,
+a minimal WSGI app with one query for readiness (`bench.readiness_floor`)."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from bench.settings import connect
+from bench.settings import PORT, ROOT, connect
+
+FLOOR_READS = f"http://127.0.0.1:{PORT + 2}"
+
+
+@contextmanager
+def readiness_floor_served(url: str, logs: Path) -> Iterator[str]:
+    """`bench.readiness_floor` under gunicorn as the read pool runs (1 worker × 4 threads);
+    yields its base URL."""
+    import requests
+
+    command = [sys.executable, "-m", "gunicorn", "bench.readiness_floor:application"]
+    command += ["-b", FLOOR_READS.removeprefix("http://"), "-w", "1", "-k", "gthread"]
+    command += ["--threads", "4", "--log-level", "warning"]
+    with open(logs / "readiness-floor.log", "ab") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"{FLOOR_READS}/", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the readiness floor did not start")
+        yield FLOOR_READS
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
 
 FLOOR_SQL = """
 CREATE TEMP TABLE floor_contacts ON COMMIT DROP AS

@@ -45,14 +45,14 @@ def write(path: Path, r: dict[str, Any], machine: dict[str, Any]) -> None:
     rows = []
     rescore, floor = r["rescore"], r["rescore_floor"]
     ratio = rescore["median"] / floor["median"] if floor["median"] else float("inf")
-    full_goal = ratio <= 3 and (scale < 1 or rescore["median"] <= 60)
+    full_goal = ratio <= 2.5
     rows.append(
         (
             "Full rescore after publishing (all contacts + accounts, statuses and explanations stored)",
             _f(rescore, " s"),
             f"hand-written SQL: {_f(floor, ' s')}",
             f"{ratio:.1f}× floor",
-            "≤ 3× floor; ≤ 60 s at scale 1.0",
+            "≤ 2.5× floor",
             _met(full_goal),
         )
     )
@@ -78,43 +78,46 @@ def write(path: Path, r: dict[str, Any], machine: dict[str, Any]) -> None:
             _f(ingest, " ev/s", 0),
             f"raw COPY: {_f(copy, ' rows/s', 0)}",
             f"{100 * share:.1f}% of COPY",
-            "≥ 15% of COPY; ≥ 20,000 ev/s at scale 1.0",
-            _met(share >= 0.15 and (scale < 1 or ingest["median"] >= 20_000)),
+            "≥ 50% of COPY",
+            _met(share >= 0.5),
         )
     )
     tracking = r["tracking_ingest"]
+    tracking_share = tracking["median"] / ingest["median"] if ingest["median"] else 0
     rows.append(
         (
             "Tracking-API ingest over HTTP (`/v1/batch`, Segment `track` messages, 1000 a batch)",
             _f(tracking, " ev/s", 0),
             f"bulk endpoint above: {_f(ingest, ' ev/s', 0)}; raw COPY: {_f(copy, ' rows/s', 0)}",
-            f"{100 * tracking['median'] / ingest['median']:.0f}% of bulk"
-            if ingest["median"]
-            else "",
-            "reported beside the bulk endpoint (no goal yet)",
-            "",
+            f"{100 * tracking_share:.0f}% of bulk",
+            "≥ 80% of bulk",
+            _met(tracking_share >= 0.8),
         )
     )
-    fresh = r["freshness_p95"]
-    rows.append(
-        (
-            "Freshness: ingest 2xx → readiness reflects it, p95 (ingest at 1,000 ev/s)",
-            _f(fresh, " s", 2),
-            f"p50 {_f(r['freshness_p50'], ' s', 2)}",
-            "",
-            "p95 ≤ 2 s",
-            _met(fresh["median"] <= 2),
+    for name, how in (("freshness", "bulk"), ("freshness_tracking", "tracking API")):
+        fresh = r[f"{name}_p95"]
+        rows.append(
+            (
+                f"Freshness: ingest 2xx → readiness reflects it, p95 ({how} at 1,000 ev/s)",
+                _f(fresh, " s", 2),
+                f"p50 {_f(r[f'{name}_p50'], ' s', 2)}",
+                "",
+                "p95 ≤ 1 s",
+                _met(fresh["median"] <= 1),
+            )
         )
-    )
-    p99 = r["readiness_p99_ms"]
+    p99, floor_p99 = r["readiness_p99_ms"], r["readiness_floor_p99_ms"]
+    reads_ratio = p99["median"] / floor_p99["median"] if floor_p99["median"] else float("inf")
     rows.append(
         (
             "Readiness GET p99 (300 req/s offered, ingest at 5,000 ev/s)",
             _f(p99, " ms"),
-            f"p50 {_f(r['readiness_p50_ms'], ' ms')}; served {_f(r['readiness_rate'], ' req/s', 0)}",
-            "",
-            "p99 ≤ 15 ms",
-            _met(p99["median"] <= 15),
+            f"minimal WSGI app, one query, same load: p99 {_f(floor_p99, ' ms')}; "
+            f"p50 {_f(r['readiness_p50_ms'], ' ms')} (floor {_f(r['readiness_floor_p50_ms'], ' ms')}); "
+            f"served {_f(r['readiness_rate'], ' req/s', 0)}",
+            f"{reads_ratio:.1f}× floor",
+            "≤ 2× floor; ≤ 25 ms at scale 1.0",
+            _met(reads_ratio <= 2 and (scale < 1 or p99["median"] <= 25)),
         )
     )
     memory = r["memory_peak_mib"]
@@ -138,8 +141,8 @@ def write(path: Path, r: dict[str, Any], machine: dict[str, Any]) -> None:
                 f"{growth:.1f}×",
                 f"{_f(rescore, ' s')} vs {_f(small, ' s')}",
                 "",
-                "≤ 12×",
-                _met(growth <= 12),
+                "≤ 10×",
+                _met(growth <= 10),
             )
         )
     ok, total = r["correct"]
