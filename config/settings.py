@@ -101,6 +101,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A PostgreSQL streaming replica for the read endpoints and review pages (mqa/ops/replica.py,
+# docs/deploy.md). Unset: no router and no middleware, every query on `default`.
+_replica_url = env_str("DATABASE_REPLICA_URL")
+if _replica_url:
+    DATABASES["replica"] = dj_database_url.parse(
+        _replica_url,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+        # Tests read the default test database through it: no second test database.
+        test_options={"MIRROR": "default"},
+    )
+    # A replica that does not answer falls back to the primary quickly, not after TCP's timeout.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 3)
+    )
+    DATABASE_ROUTERS = ["mqa.ops.replica.ReplicaRouter"]
+    # After the request id and the problems, around everything else that may read.
+    MIDDLEWARE.insert(2, "mqa.ops.replica.ReplicaMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [

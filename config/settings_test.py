@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+# The suite runs on one test database; a replica is tested against a real one of its own
+# (tests/integration/test_replica.py), never through a developer's exported setting.
+os.environ.pop("DATABASE_REPLICA_URL", None)
 
 from config.settings import *  # noqa: F403
 
