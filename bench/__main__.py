@@ -16,6 +16,7 @@ document without segments, interleaved on the same data (`rescores_interleaved`)
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -47,7 +48,7 @@ from bench.settings import (
     connect,
     log,
 )
-from bench.stack import MemorySampler, Stack, prepare_database, stack_env
+from bench.stack import MemorySampler, Stack, cpu_seconds, prepare_database, stack_env
 
 
 def main() -> None:
@@ -92,7 +93,7 @@ def main() -> None:
         results["load_seconds"] = time.monotonic() - started
         log(f"loaded {results['counts']} in {results['load_seconds']:.1f} s")
         if ONLY == "ingest":
-            ingest_only(results, key, url)
+            ingest_only(results, key, url, stack)
             return
         sampler = MemorySampler(stack)
         sampler.start()
@@ -117,7 +118,7 @@ def main() -> None:
         if ONLY == "rescore":
             rescore_only_report(results)
             return
-        ingest_measured(results, key, url)
+        ingest_measured(results, key, url, stack)
         counts = results["counts"]
         for api, name in (("bulk", "freshness"), ("tracking", "freshness_tracking")):
             fresh = []
@@ -178,13 +179,16 @@ def readiness_load(key: str, counts: dict[str, int], reads: str) -> dict[str, An
     )
 
 
-def ingest_measured(results: dict[str, Any], key: str, url: str) -> None:
+def ingest_measured(results: dict[str, Any], key: str, url: str, stack: Stack) -> None:
     """Bulk and tracking-API ingest over HTTP (each drained before the next), then the raw
-    COPY floor into the same table."""
+    COPY floor into the same table; with the CPU time each role spent per 1,000 events, from
+    the first request to the queue drained (the scoring the ingest caused included)."""
     counts = results["counts"]
     runs: dict[str, list[dict[str, Any]]] = {"bulk": [], "tracking": []}
+    cpu: dict[str, list[dict[str, float]]] = {"bulk": [], "tracking": [], "copy": []}
     for api, measured in runs.items():
         for _ in range(RUNS):
+            before = cpu_seconds(stack)
             measured.append(
                 load_process(
                     "ingest",
@@ -199,22 +203,44 @@ def ingest_measured(results: dict[str, Any], key: str, url: str) -> None:
                 )
             )
             wait_drained(key, timeout=3600)
+            cpu[api].append(_per_thousand(before, cpu_seconds(stack), measured[-1]["events"]))
     results["ingest"] = spread([r["rate"] for r in runs["bulk"]])
     results["tracking_ingest"] = spread([r["rate"] for r in runs["tracking"]])
     log(f"tracking-API ingest {results['tracking_ingest']}")
     results["ingest_errors"] = sum(r["errors"] for r in runs["bulk"] + runs["tracking"])
     rows = min(200_000, max(5_000, int(results["ingest"]["median"] * 10)))
-    results["copy_floor"] = spread([copy_floor(url, rows) for _ in range(RUNS)])
+    floors = []
+    for _ in range(RUNS):
+        rate, floor_cpu = copy_floor(url, rows)
+        floors.append(rate)
+        cpu["copy"].append(floor_cpu)
+    results["copy_floor"] = spread(floors)
+    results["ingest_cpu_ms"] = {
+        name: {
+            role: round(statistics.median(r.get(role, 0.0) for r in runs_), 1) for role in runs_[0]
+        }
+        for name, runs_ in cpu.items()
+    }
+    log(f"CPU ms per 1,000 events (median): {results['ingest_cpu_ms']}")
     log(
         f"ingest {results['ingest']} (errors {results['ingest_errors']}), "
         f"COPY floor {results['copy_floor']}"
     )
 
 
-def ingest_only(results: dict[str, Any], key: str, url: str) -> None:
+def _per_thousand(
+    before: dict[str, float], after: dict[str, float], events: int
+) -> dict[str, float]:
+    return {
+        role: round(1000 * 1000 * (after[role] - before.get(role, 0.0)) / max(1, events), 1)
+        for role in after
+    }
+
+
+def ingest_only(results: dict[str, Any], key: str, url: str, stack: Stack) -> None:
     """BENCH_ONLY=ingest: after the load, only the ingest figures and their floor, in a short
     report (var/bench/only-ingest.md), for working on the ingest path."""
-    ingest_measured(results, key, url)
+    ingest_measured(results, key, url, stack)
     bulk, tracking, floor = results["ingest"], results["tracking_ingest"], results["copy_floor"]
 
     def runs(s: dict[str, Any]) -> str:
@@ -230,6 +256,7 @@ def ingest_only(results: dict[str, Any], key: str, url: str) -> None:
         f"COPY floor (rows/s): {runs(floor)}",
         f"bulk ÷ COPY floor: {bulk['median'] / floor['median']:.1%}; "
         f"tracking ÷ bulk: {tracking['median'] / bulk['median']:.1%}",
+        f"CPU ms per 1,000 events by role, to drained (median of runs): {results['ingest_cpu_ms']}",
         f"errors: {results['ingest_errors']}",
         "",
     ]

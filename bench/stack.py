@@ -4,6 +4,7 @@ sampler of their memory."""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -165,6 +166,23 @@ class Stack:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time (user + system) used so far by each role's processes: web, reads, worker,
+    beat, and every PostgreSQL process of the server; `load` is this process's waited-for
+    children (the load generators)."""
+    used: dict[str, float] = {}
+    for role, pids in stack.pids().items():
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            used[role] = used.get(role, 0.0) + times.user + times.system
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["load"] = children.ru_utime + children.ru_stime
+    return used
 
 
 class MemorySampler(threading.Thread):
