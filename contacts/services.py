@@ -117,14 +117,19 @@ def contacts_ensure(*, emails: Iterable[str]) -> dict[str, int]:
 
 
 def events_ingest(*, items: Iterable[Any], now: datetime | None = None) -> IngestResult:
-    now = now or timezone.now()
-    valid: list[EventIn] = validate_batch(items, EventIn, event_cleaner(now))
+    valid: list[EventIn] = validate_batch(items, EventIn, event_cleaner(now or timezone.now()))
+    return events_store(events=valid)
+
+
+def events_store(*, events: list[EventIn]) -> IngestResult:
+    """Store events already checked and cleaned by `EventIn`'s schema and cleaner (as
+    `events_ingest` and the Tracking API's message reader do)."""
     with transaction.atomic():
         # Suppressed (erased) emails get no contact: their items are not stored.
-        contact_ids = contacts_ensure(emails=(item.email for item in valid))
+        contact_ids = contacts_ensure(emails=(item.email for item in events))
         # Positions in the batch of the items kept: conflicts name the item of the request.
-        positions = [i for i, item in enumerate(valid) if item.email in contact_ids]
-        kept = [valid[i] for i in positions]
+        positions = [i for i, item in enumerate(events) if item.email in contact_ids]
+        kept = [events[i] for i in positions]
         result, owners = ingest_once(
             table=EngagementEvent,
             items=kept,
@@ -134,5 +139,5 @@ def events_ingest(*, items: Iterable[Any], now: datetime | None = None) -> Inges
         work_add(kind=RecordKind.CONTACT, ids=owners)
     for conflict in result.conflicts:
         conflict["index"] = positions[conflict["index"]]
-    result.suppressed = len(valid) - len(kept)
+    result.suppressed = len(events) - len(kept)
     return result

@@ -68,6 +68,9 @@ class Message:
     contact: dict[str, Any] | None
     account: dict[str, Any] | None
     event: dict[str, Any] | None
+    # The event as checked here (`EventIn`, its email and id still to be set): the request
+    # that read the message stores it without reading it again.
+    event_in: EventIn | None = None
 
 
 def event_type(name: Any) -> str:
@@ -135,14 +138,14 @@ def _message(index: int, raw: Any, *, now: datetime, sent_at: Any, context: Any)
     if email is not None:
         email = _valid(email_field, lambda: email_or_invalid(_text(email_field, email)))
     at = _time(raw, now=now, sent_at=sent_at)
-    contact = account = event = None
+    contact = account = event = event_in = None
     if kind == "identify":
         contact = _contact_fields(traits)
     elif kind == "group":
         account = _account_item(traits)
         contact = {"account_domain": account["domain"]}
     elif kind in ("track", "page", "screen"):
-        event = _event(kind, raw, ctx, at, now=now)
+        event, event_in = _event(kind, raw, ctx, at, now=now)
     volatile_free = {key: value for key, value in raw.items() if key not in VOLATILE}
     return Message(
         index=index,
@@ -156,6 +159,7 @@ def _message(index: int, raw: Any, *, now: datetime, sent_at: Any, context: Any)
         contact=contact,
         account=account,
         event=event,
+        event_in=event_in,
     )
 
 
@@ -268,7 +272,9 @@ def _account_item(traits: dict[str, Any]) -> dict[str, Any]:
 
 def _event(
     kind: str, raw: dict[str, Any], ctx: dict[str, Any], at: datetime, *, now: datetime
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], EventIn]:
+    """The event a track, page or screen message makes, as stored with a pending message, and
+    as checked by the bulk endpoints' schema."""
     properties = dict(_object(raw.get("properties"), "properties"))
     if kind == "track":
         type_ = event_type(raw.get("event"))
@@ -282,8 +288,10 @@ def _event(
         type_ = "screen_view"
     event = {"type": type_, "occurred_at": at.isoformat(), "properties": properties}
     check = {**event, "email": "pending@example.com", "id": "pending", "source": SOURCE}
-    _check(EventIn, event_cleaner(now), check, {"occurred_at": "timestamp", "type": "event"})
-    return event
+    checked = _check(
+        EventIn, event_cleaner(now), check, {"occurred_at": "timestamp", "type": "event"}
+    )
+    return event, checked
 
 
 def _check(

@@ -30,10 +30,13 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from msgspec.structs import replace
 
 from accounts.services import accounts_upsert
-from contacts.services import contacts_upsert, events_ingest
+from contacts.schemas import EventIn, event_cleaner
+from contacts.services import contacts_upsert, events_store
 from contacts.suppression import emails_suppressed, suppression_lock
+from mqa.batch import validate_batch
 from mqa.ingest import IngestResult, rows_insert
 from tracking.messages import SOURCE, Message, messages_parse
 from tracking.models import Identity, IdentityKind, PendingMessage, TrackedMessage
@@ -56,6 +59,7 @@ class _Work:
     index: int | None = None  # its place in this request; None for a stored pending one
     email: str | None = None
     stored: TrackedMessage | None = None
+    event_in: EventIn | None = None  # checked when read in this request (`Message.event_in`)
 
 
 class _Ties:
@@ -161,6 +165,7 @@ def _work_of(message: Message) -> _Work:
         event=message.event,
         message_id=message.message_id,
         index=message.index,
+        event_in=message.event_in,
     )
 
 
@@ -298,13 +303,15 @@ def _apply(*, accounts: list[dict[str, Any]], work: list[_Work], result: IngestR
     events = [w for w in work if w.event is not None and w.email is not None]
     if not events:
         return
-    ingested = events_ingest(
-        items=[
-            {**w.event, "email": w.email, "id": w.message_id, "source": SOURCE}
-            for w in events
-            if w.event is not None
-        ]
-    )
+    now, items = timezone.now(), list[EventIn]()
+    for w in events:
+        assert w.event is not None and w.email is not None
+        if w.event_in is not None:  # read and checked with its message in this request
+            items.append(replace(w.event_in, email=w.email, id=w.message_id, source=SOURCE))
+        else:  # a stored pending message's event: checked again, as of now
+            item = {**w.event, "email": w.email, "id": w.message_id, "source": SOURCE}
+            items += validate_batch([item], EventIn, event_cleaner(now))
+    ingested = events_store(events=items)
     for conflict in ingested.conflicts:
         # The id was stored by the bulk endpoint (source `segment`) with another payload.
         index = events[conflict["index"]].index
