@@ -51,6 +51,12 @@ def stack_env(url: str) -> dict[str, str]:
     }
 
 
+# The pools' sizes (BENCH_WEB_WORKERS, BENCH_WORKER_PROCESSES): the defaults are the measured
+# configuration; other values measure how the figures scale (docs/deploy.md).
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", "2"))
+
+
 class Stack:
     """gunicorn for writes (2 workers × 8 threads) and for reads (1 × 4), one Celery worker
     (2 processes) and beat."""
@@ -69,7 +75,7 @@ class Stack:
                 "-b",
                 f"127.0.0.1:{PORT}",
                 "-w",
-                "2",
+                str(WEB_WORKERS),
                 "-k",
                 "gthread",
                 "--threads",
@@ -101,7 +107,7 @@ class Stack:
                 "config",
                 "worker",
                 "-c",
-                "2",
+                str(WORKER_PROCESSES),
                 "--loglevel=WARNING",
                 "--without-gossip",
                 "--without-mingle",
