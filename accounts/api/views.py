@@ -33,6 +33,7 @@ from mqa.api.common import (
     ApiView,
     CursorPage,
     NewestFirst,
+    TrueOrFalseFilter,
     UtcDateTimeFilter,
     bulk_call,
     feed_response,
@@ -111,7 +112,7 @@ class Readiness(serializers.Serializer):
 
 class AccountFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(field_name="score__status", choices=AccountStatus.choices)
-    is_target = django_filters.BooleanFilter()
+    is_target = TrueOrFalseFilter()  # `maybe` is a 400 naming the field, not ignored
     owner = django_filters.CharFilter()
     segment = django_filters.CharFilter(field_name="score__segment", lookup_expr="iexact")
     updated_since = UtcDateTimeFilter(method="filter_updated_since")

@@ -119,6 +119,19 @@ def test_the_account_list_filters_and_pages_with_a_cursor(api, acme):
     later = (timezone.now() + timedelta(hours=1)).isoformat()
     assert api.get("/api/v1/accounts", {"updated_since": later}).json()["results"] == []
     assert api.get("/api/v1/accounts?status=hot").status_code == 400
+    assert [a["domain"] for a in api.get("/api/v1/accounts?is_target=false").json()["results"]] == [
+        "co0.com",
+        "co1.com",
+        "co2.com",
+    ]
+
+
+def test_an_account_filter_that_is_not_true_or_false_is_a_400_naming_it(api, acme):
+    response = api.get("/api/v1/accounts?is_target=maybe")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["is_target"]
 
 
 def test_contacts_by_email_and_by_id_with_their_scores(api, acme):
