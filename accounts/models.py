@@ -28,7 +28,10 @@ class Account(models.Model):
 
 
 class AccountSignal(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals")
+    # Served by the (account, occurred_at) index below, as events are (contacts.models).
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="signals", db_index=False
+    )
     type = models.CharField(max_length=100)
     occurred_at = models.DateTimeField()
     properties = models.JSONField(default=dict, blank=True)
