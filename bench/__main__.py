@@ -8,7 +8,8 @@ database BENCH_REDIS_DB (default 14) is the broker; the web server listens on BE
 with those three apart. BENCH_ONLY=rescore loads the data and measures only the full rescore
 (segmented and unsegmented), its floor and their correctness: a short report, for working on
 the rescore, in var/bench/only-rescore.md; BENCH_ONLY=ingest the ingest figures and their
-floor (var/bench/only-ingest.md).
+floor (var/bench/only-ingest.md); BENCH_ONLY=reads the readiness GETs and their floor
+(var/bench/only-reads.md).
 
 The full rescore is measured for the shipped model, segments and all, and for the same
 document without segments, interleaved on the same data (`rescores_interleaved`).
@@ -94,6 +95,9 @@ def main() -> None:
         log(f"loaded {results['counts']} in {results['load_seconds']:.1f} s")
         if ONLY == "ingest":
             ingest_only(results, key, url, stack)
+            return
+        if ONLY == "reads":
+            reads_only(results, key, url)
             return
         sampler = MemorySampler(stack)
         sampler.start()
@@ -235,6 +239,39 @@ def _per_thousand(
         role: round(1000 * 1000 * (after[role] - before.get(role, 0.0)) / max(1, events), 1)
         for role in after
     }
+
+
+def reads_only(results: dict[str, Any], key: str, url: str) -> None:
+    """BENCH_ONLY=reads: one publish (so accounts have scores), then readiness under ingest
+    and its floor under the same load, in a short report (var/bench/only-reads.md)."""
+    rescore_over_http(key)
+    counts = results["counts"]
+    reads = [readiness_load(key, counts, READS) for _ in range(RUNS)]
+    wait_drained(key, timeout=3600)
+    with readiness_floor_served(url, LOGS) as floor_reads:
+        floors = [readiness_load(key, counts, floor_reads) for _ in range(RUNS)]
+    wait_drained(key, timeout=3600)
+
+    def runs(values: list[float], unit: str) -> str:
+        s = spread(values)
+        listed = ", ".join(f"{v:.1f}" for v in s["values"])
+        return f"{listed}; median {s['median']:.1f}{unit} ({s['min']:.1f}–{s['max']:.1f})"
+
+    lines = [
+        f"# Reads only, scale {results['scale']} ({results['started']})",
+        "",
+        f"data: {results['counts']}; readiness GETs at 300 req/s for 20 s, ingest at 5,000 ev/s",
+        f"readiness p99: {runs([r['p99_ms'] for r in reads], ' ms')}",
+        f"readiness p50: {runs([r['p50_ms'] for r in reads], ' ms')}",
+        f"served: {runs([r['rate'] for r in reads], ' req/s')}",
+        f"floor p99: {runs([r['p99_ms'] for r in floors], ' ms')}",
+        f"floor p50: {runs([r['p50_ms'] for r in floors], ' ms')}",
+        f"floor served: {runs([r['rate'] for r in floors], ' req/s')}",
+        "",
+    ]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(lines))
+    log(f"report written to {OUT}")
 
 
 def ingest_only(results: dict[str, Any], key: str, url: str, stack: Stack) -> None:
