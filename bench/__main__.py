@@ -253,24 +253,34 @@ def reads_only(results: dict[str, Any], key: str, url: str) -> None:
     wait_drained(key, timeout=3600)
 
     def runs(values: list[float], unit: str) -> str:
-        s = spread(values)
-        listed = ", ".join(f"{v:.1f}" for v in s["values"])
-        return f"{listed}; median {s['median']:.1f}{unit} ({s['min']:.1f}–{s['max']:.1f})"
+        return _runs(spread(values), 1, unit)
 
-    lines = [
-        f"# Reads only, scale {results['scale']} ({results['started']})",
-        "",
-        f"data: {results['counts']}; readiness GETs at 300 req/s for 20 s, ingest at 5,000 ev/s",
-        f"readiness p99: {runs([r['p99_ms'] for r in reads], ' ms')}",
-        f"readiness p50: {runs([r['p50_ms'] for r in reads], ' ms')}",
-        f"served: {runs([r['rate'] for r in reads], ' req/s')}",
-        f"floor p99: {runs([r['p99_ms'] for r in floors], ' ms')}",
-        f"floor p50: {runs([r['p50_ms'] for r in floors], ' ms')}",
-        f"floor served: {runs([r['rate'] for r in floors], ' req/s')}",
-        "",
-    ]
+    _short_report(
+        [
+            f"# Reads only, scale {results['scale']} ({results['started']})",
+            "",
+            f"data: {results['counts']}; readiness GETs at 300 req/s for 20 s, ingest at 5,000 ev/s",
+            f"readiness p99: {runs([r['p99_ms'] for r in reads], ' ms')}",
+            f"readiness p50: {runs([r['p50_ms'] for r in reads], ' ms')}",
+            f"served: {runs([r['rate'] for r in reads], ' req/s')}",
+            f"floor p99: {runs([r['p99_ms'] for r in floors], ' ms')}",
+            f"floor p50: {runs([r['p50_ms'] for r in floors], ' ms')}",
+            f"floor served: {runs([r['rate'] for r in floors], ' req/s')}",
+        ]
+    )
+
+
+def _runs(s: dict[str, Any], digits: int, unit: str = "") -> str:
+    """Every run's figure, then the median with min–max."""
+    listed = ", ".join(f"{v:,.{digits}f}" for v in s["values"])
+    low, high = f"{s['min']:,.{digits}f}", f"{s['max']:,.{digits}f}"
+    return f"{listed}; median {s['median']:,.{digits}f}{unit} ({low}–{high}, {s['runs']} runs)"
+
+
+def _short_report(lines: list[str]) -> None:
+    """A BENCH_ONLY run's report, written to OUT (var/bench/only-*.md)."""
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines))
+    OUT.write_text("\n".join([*lines, ""]))
     log(f"report written to {OUT}")
 
 
@@ -280,26 +290,20 @@ def ingest_only(results: dict[str, Any], key: str, url: str, stack: Stack) -> No
     ingest_measured(results, key, url, stack)
     bulk, tracking, floor = results["ingest"], results["tracking_ingest"], results["copy_floor"]
 
-    def runs(s: dict[str, Any]) -> str:
-        values = ", ".join(f"{v:,.0f}" for v in s["values"])
-        return f"{values}; median {s['median']:,.0f} ({s['min']:,.0f}–{s['max']:,.0f})"
-
-    lines = [
-        f"# Ingest only, scale {results['scale']} ({results['started']})",
-        "",
-        f"data: {results['counts']}; {INGEST_SECONDS:.0f} s per run, 4 senders, 1,000 per batch",
-        f"bulk ingest (ev/s): {runs(bulk)}",
-        f"tracking-API ingest (ev/s): {runs(tracking)}",
-        f"COPY floor (rows/s): {runs(floor)}",
-        f"bulk ÷ COPY floor: {bulk['median'] / floor['median']:.1%}; "
-        f"tracking ÷ bulk: {tracking['median'] / bulk['median']:.1%}",
-        f"CPU ms per 1,000 events by role, to drained (median of runs): {results['ingest_cpu_ms']}",
-        f"errors: {results['ingest_errors']}",
-        "",
-    ]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines))
-    log(f"report written to {OUT}")
+    _short_report(
+        [
+            f"# Ingest only, scale {results['scale']} ({results['started']})",
+            "",
+            f"data: {results['counts']}; {INGEST_SECONDS:.0f} s per run, 4 senders, 1,000 per batch",
+            f"bulk ingest (ev/s): {_runs(bulk, 0)}",
+            f"tracking-API ingest (ev/s): {_runs(tracking, 0)}",
+            f"COPY floor (rows/s): {_runs(floor, 0)}",
+            f"bulk ÷ COPY floor: {bulk['median'] / floor['median']:.1%}; "
+            f"tracking ÷ bulk: {tracking['median'] / bulk['median']:.1%}",
+            f"CPU ms per 1,000 events by role, to drained (median of runs): {results['ingest_cpu_ms']}",
+            f"errors: {results['ingest_errors']}",
+        ]
+    )
     if results["ingest_errors"]:
         raise SystemExit(f"bench results are wrong: {results['ingest_errors']} ingest errors")
 
@@ -312,10 +316,7 @@ def rescore_only_report(results: dict[str, Any]) -> None:
     segments = segments_ratio(rescore, plain)
 
     def runs(s: dict[str, Any]) -> str:
-        return (
-            f"{', '.join(f'{v:.2f}' for v in s['values'])}; median {s['median']:.2f} "
-            f"({s['min']:.2f}–{s['max']:.2f}, {s['runs']} runs)"
-        )
+        return _runs(s, 2)
 
     lines = [
         f"# Rescore only, scale {results['scale']} ({results['started']})",
@@ -331,11 +332,8 @@ def rescore_only_report(results: dict[str, Any]) -> None:
         f"ratio to the floor (segmented median ÷ median): {rescore['median'] / floor['median']:.1f}×",
         f"memory peak (MiB): {results['memory_peak_mib']}",
         f"correct samples: {results['correct'][0]} of {results['correct'][1]}",
-        "",
     ]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines))
-    log(f"report written to {OUT}")
+    _short_report(lines)
     ok, total = results["correct"]
     if ok != total:
         raise SystemExit(f"bench results are wrong: {ok}/{total} samples agree")
