@@ -28,63 +28,75 @@ def accounts_updated_since(accounts: QuerySet[Account], since: datetime) -> Quer
 def readiness_of(account: Account) -> dict[str, Any]:
     """The §7 readiness document of an account loaded with `score__model_version`."""
     score = getattr(account, "score", None)
-    return _readiness(
-        (account.domain, account.name, account.is_target, account.owner),
-        None
-        if score is None
-        else (
-            score.status,
-            score.segment,
-            score.fit,
-            score.engagement,
-            score.signal_score,
-            score.engaged_contacts,
-            score.mql_contacts,
-            score.roles_covered,
-            score.missing,
-            score.status_since,
-            score.model_version.version if score.model_version else None,
-            score.computed_at,
-            score.breakdown.get("contacts", []),
-        ),
-    )
+    fields = {name: getattr(account, name) for name in ACCOUNT_FIELDS}
+    if score is None:
+        return _readiness(fields, None)
+    stored = {name: getattr(score, name) for name in SCORE_FIELDS}
+    version = score.model_version.version if score.model_version else None
+    contacts = score.breakdown.get("contacts", [])
+    return _readiness(fields, {**stored, "model_version": version, "contacts": contacts})
 
 
-def _readiness(account: tuple[Any, ...], score: tuple[Any, ...] | None) -> dict[str, Any]:
-    domain, name, is_target, owner = account
-    (
-        status,
-        segment,
-        fit,
-        engagement,
-        signal_score,
-        engaged_contacts,
-        mql_contacts,
-        roles_covered,
-        missing,
-        status_since,
-        version,
-        computed_at,
-        contacts,
-    ) = score or ("none", None, 0, 0.0, 0.0, 0, 0, [], [], None, None, None, [])
-    top = sorted(contacts, key=lambda c: (-c["points"], c["email"]))[:TOP_CONTACTS]
+ACCOUNT_FIELDS = ("domain", "name", "is_target", "owner")
+SCORE_FIELDS = (
+    "status",
+    "segment",
+    "fit",
+    "engagement",
+    "signal_score",
+    "engaged_contacts",
+    "mql_contacts",
+    "roles_covered",
+    "missing",
+    "status_since",
+    "computed_at",
+)
+# The document's fields, in its order (`top_contacts` follows).
+DOCUMENT_FIELDS = (
+    "domain",
+    "name",
+    "status",
+    "segment",
+    "is_target",
+    "owner",
+    "fit",
+    "engagement",
+    "signal_score",
+    "engaged_contacts",
+    "mql_contacts",
+    "roles_covered",
+    "missing",
+    "status_since",
+    "model_version",
+    "computed_at",
+)
+
+
+def _unscored() -> dict[str, Any]:
+    """An account's score fields before it has a score (fresh lists each time)."""
     return {
-        "domain": domain,
-        "name": name,
-        "status": status,
-        "segment": segment,
-        "is_target": is_target,
-        "owner": owner,
-        "fit": fit,
-        "engagement": engagement,
-        "signal_score": signal_score,
-        "engaged_contacts": engaged_contacts,
-        "mql_contacts": mql_contacts,
-        "roles_covered": roles_covered,
-        "missing": missing,
-        "status_since": status_since,
-        "model_version": version,
-        "computed_at": computed_at,
+        "status": "none",
+        "segment": None,
+        "fit": 0,
+        "engagement": 0.0,
+        "signal_score": 0.0,
+        "engaged_contacts": 0,
+        "mql_contacts": 0,
+        "roles_covered": [],
+        "missing": [],
+        "status_since": None,
+        "computed_at": None,
+        "model_version": None,
+        "contacts": [],
+    }
+
+
+def _readiness(account: dict[str, Any], score: dict[str, Any] | None) -> dict[str, Any]:
+    """The document from the account's fields and its score's (`_unscored` without one)."""
+    values = {**account, **(score or _unscored())}
+    top = sorted(values.pop("contacts"), key=lambda c: (-c["points"], c["email"]))
+    return {
+        **{name: values[name] for name in DOCUMENT_FIELDS},
         "top_contacts": [
             {
                 "email": c["email"],
@@ -93,24 +105,24 @@ def _readiness(account: tuple[Any, ...], score: tuple[Any, ...] | None) -> dict[
                 "engagement": c["engagement"],
                 "weight": c["weight"],
             }
-            for c in top
+            for c in top[:TOP_CONTACTS]
         ],
     }
 
 
 # The readiness GET is the hottest read: on PostgreSQL one fixed statement with only the
 # columns the document needs (the ORM spent a third of the request compiling its query and
-# loaded the whole model document with the version number).
-READINESS_SQL = """
-SELECT a.domain, a.name, a.is_target, a.owner, s.account_id IS NOT NULL, s.status, s.segment,
-       s.fit, s.engagement, s.signal_score, s.engaged_contacts, s.mql_contacts, s.roles_covered,
-       s.missing, s.status_since, v.version, s.computed_at,
-       coalesce(s.breakdown -> 'contacts', '[]'::jsonb)
+# loaded the whole model document with the version number). Columns are named as above.
+READINESS_SQL = f"""
+SELECT {", ".join(f"a.{name}" for name in ACCOUNT_FIELDS)}, s.account_id IS NOT NULL AS scored,
+       {", ".join(f"s.{name}" for name in SCORE_FIELDS)}, v.version AS model_version,
+       coalesce(s.breakdown -> 'contacts', '[]'::jsonb) AS contacts
 FROM accounts_account a
 LEFT JOIN mqa_accountscore s ON s.account_id = a.id
 LEFT JOIN mqa_scoringmodelversion v ON v.id = s.model_version_id
 WHERE a.domain = %s
 """
+JSONB_COLUMNS = ("roles_covered", "missing", "contacts")
 
 
 def account_readiness_get(*, domain: str) -> dict[str, Any] | None:
@@ -126,13 +138,15 @@ def account_readiness_get(*, domain: str) -> dict[str, Any] | None:
     with connections[alias].cursor() as cursor:
         cursor.execute(READINESS_SQL, [domain])
         row = cursor.fetchone()
+        names = [column.name for column in cursor.description]
     if row is None:
         return None
-    scored, score = row[4], list(row[5:])
-    for i in (7, 8, 12):  # jsonb arrives as text (Django's loader), as JSONField reads it
-        if isinstance(score[i], str):
-            score[i] = json.loads(score[i])
-    return _readiness(row[:4], tuple(score) if scored else None)
+    values = dict(zip(names, row, strict=True))
+    for name in JSONB_COLUMNS:  # jsonb arrives as text (Django's loader), as JSONField reads it
+        if isinstance(values[name], str):
+            values[name] = json.loads(values[name])
+    fields = {name: values.pop(name) for name in ACCOUNT_FIELDS}
+    return _readiness(fields, values if values.pop("scored") else None)
 
 
 def account_history_list(*, domain: str) -> QuerySet[AccountStatusChange] | None:
