@@ -146,14 +146,13 @@ def _ingest_staged(
     name, owner_column = quote(meta.db_table), quote(owner_field.column)
     received = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        # Temporary, so unlogged and private; emptied at commit, so a pooled session reuses it.
+        # Temporary, so unlogged and private; emptied at commit, so a pooled session reuses it
+        # — and emptied here too, for a second batch in the same transaction. One round trip.
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (pos integer, owner_id bigint,"
             " type text, occurred_at timestamptz, properties jsonb, source text,"
-            " external_id text) ON COMMIT DELETE ROWS"
+            f" external_id text) ON COMMIT DELETE ROWS; DELETE FROM {STAGE}"
         )
-        # Empty already unless an earlier batch of the same transaction staged rows.
-        cursor.execute(f"DELETE FROM {STAGE}")
         with cursor.copy(
             f"COPY {STAGE} (pos, owner_id, type, occurred_at, properties, source, external_id)"
             " FROM STDIN"
