@@ -27,7 +27,8 @@ class Fault:
 @dataclass
 class Faults:
     """`schedule`: (seconds after `start()`, name, action); an action puts the moments it went
-    down and came back into the dict it is given ("down", "up") and returns a description."""
+    down, when its restart began and when it was back into the dict it is given ("down",
+    "restarting", "up") and returns a description."""
 
     schedule: list[tuple[float, str, Action]]
     done: list[Fault] = field(default_factory=list)
@@ -82,6 +83,7 @@ def _outage(stop: Callable[[], None], start: Callable[[], None], down: float, ho
         stop()
         marks["down"] = time.monotonic()
         time.sleep(down)
+        marks["restarting"] = time.monotonic()
         start()
         marks["up"] = time.monotonic()
         return how.format(down=down)

@@ -135,8 +135,12 @@ def _kill_mid_batch(stack: ChaosStack, ledger: Ledger) -> f.Action:
 
 
 def _window(ledger: Ledger, fault: f.Fault) -> dict[str, Any]:
-    """Answers to the requests made while the dependency was fully down."""
-    down, up = fault.marks.get("down", fault.started), fault.marks.get("up", fault.ended)
+    """Answers to the requests made while the dependency was fully down: begun after it had
+    stopped and ended before its restart began. Not up to the moment the restart returned:
+    PostgreSQL accepts connections a little before `pg_ctl start -w` sees it ready (it looks
+    every 100 ms), and a request made in that moment was served by a running database."""
+    down = fault.marks.get("down", fault.started)
+    up = fault.marks.get("restarting", fault.ended)
     inside = [a for a in ledger.attempts() if a.started >= down and a.ended <= up]
     ok = sum(1 for a in inside if a.status is not None and a.status < 300)
     return {
