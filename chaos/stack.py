@@ -40,6 +40,10 @@ def chaos_env(*, webhook_backoff: float) -> dict[str, str]:
         "MQA_WEBHOOK_BACKOFF_SECONDS": str(webhook_backoff),
         "MQA_WEBHOOK_MAX_ATTEMPTS": str(WEBHOOK_MAX_ATTEMPTS),
         "LOG_LEVEL": "WARNING",
+        # Not checked: with Redis down each request would log that it was not.
+        "MQA_RATE_PER_ADDRESS": "none",
+        "MQA_RATE_PER_KEY": "none",
+        "MQA_RATE_INGEST_PER_KEY": "none",
     }
 
 

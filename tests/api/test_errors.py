@@ -3,19 +3,28 @@ login lockout — each asserted on what the client sees and on what was (not) st
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
+from rest_framework.request import Request
 
 from accounts.models import Account
 from contacts.models import Contact, EngagementEvent
+from mqa.api.throttles import AddressLimit
 from mqa.models import RoutingSettings
+from tests.integration.conftest import _require
 from tests.problems import is_problem, problem
 
 NOW = timezone.now() - timedelta(minutes=1)
@@ -147,8 +156,35 @@ def test_the_database_unreachable_is_a_503_with_retry_after(database_down):
     )
 
 
+LIMITS_REDIS_DB = 14  # apart from the integration tests' 15
+
+
+@contextmanager
+def redis_cache() -> Iterator[None]:
+    """The cache on the test Redis, its database emptied first."""
+    base = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if not base:
+        _require("no TEST_REDIS_URL / REDIS_URL")
+    url = f"{str(base).rsplit('/', 1)[0]}/{LIMITS_REDIS_DB}"
+    redis.Redis.from_url(url).flushdb()
+    backend = "django.core.cache.backends.redis.RedisCache"
+    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": url}}):
+        yield
+
+
+@pytest.fixture(params=["local memory", "redis"])
+def limits_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The limits on the embedded default's local memory cache (DRF's log), then on Redis
+    (a sorted set and a script)."""
+    if request.param == "local memory":
+        yield
+        return
+    with redis_cache():
+        yield
+
+
 @override_settings(MQA_RATE_PER_KEY="3/min")
-def test_a_key_over_its_limit_gets_429_with_retry_after_and_others_do_not(client_for):
+def test_a_key_over_its_limit_gets_429_with_retry_after_and_others_do_not(client_for, limits_cache):
     first, second = client_for("read"), client_for("read")
 
     answers = [first.get("/api/v1/pipeline").status_code for _ in range(4)]
@@ -162,7 +198,7 @@ def test_a_key_over_its_limit_gets_429_with_retry_after_and_others_do_not(client
 
 
 @override_settings(MQA_RATE_PER_KEY="2/min", MQA_RATE_INGEST_PER_KEY="5/min")
-def test_bulk_ingest_has_its_own_larger_limit(api):
+def test_bulk_ingest_has_its_own_larger_limit(api, limits_cache):
     reads = [api.get("/api/v1/pipeline").status_code for _ in range(3)]
     writes = [
         api.post("/api/v1/accounts/bulk", {"items": []}, format="json").status_code
@@ -173,7 +209,7 @@ def test_bulk_ingest_has_its_own_larger_limit(api):
 
 
 @override_settings(MQA_RATE_PER_ADDRESS="3/min")
-def test_an_address_guessing_keys_is_limited_before_it_is_told_401(db):
+def test_an_address_guessing_keys_is_limited_before_it_is_told_401(db, limits_cache):
     guesser = Client(HTTP_AUTHORIZATION="Api-Key mqa_000000000000_guess")
 
     assert [guesser.get("/api/v1/pipeline").status_code for _ in range(4)] == [401, 401, 401, 429]
@@ -187,6 +223,25 @@ def test_an_address_guessing_keys_is_limited_before_it_is_told_401(db):
 )  # fmt: skip
 def test_limits_let_requests_through_when_redis_is_down(api):
     assert [api.get("/api/v1/pipeline").status_code for _ in range(3)] == [200, 200, 200]
+
+
+@override_settings(MQA_RATE_PER_ADDRESS="10/min")
+def test_on_redis_concurrent_requests_never_take_more_places_than_the_limit(db):
+    request = Request(RequestFactory().get("/api/v1/pipeline", REMOTE_ADDR="10.1.2.3"))
+    start = threading.Barrier(8)
+
+    def ask(_: int) -> list[bool]:
+        start.wait()
+        return [AddressLimit().allow_request(request, None) for _ in range(5)]
+
+    with redis_cache(), ThreadPoolExecutor(8) as pool:
+        answers = [a for answers in pool.map(ask, range(8)) for a in answers]
+        refused = AddressLimit()
+        again = refused.allow_request(request, None)
+
+    assert answers.count(True) == 10
+    assert again is False
+    assert 0 < refused.wait() <= 60  # type: ignore[operator]
 
 
 def login(client: Client, password: str) -> int:
