@@ -11,17 +11,23 @@ the rescore, in var/bench/only-rescore.md; BENCH_ONLY=ingest the ingest figures 
 floor (var/bench/only-ingest.md); BENCH_ONLY=reads the readiness GETs and their floor
 (var/bench/only-reads.md).
 
+Each run also saves its figures as JSON beside the logs (var/bench/results-<start>.json);
+`python -m bench --render FILE` writes the report again from them, e.g. after bench/notes.md
+changed, measuring nothing.
+
 The full rescore is measured for the shipped model, segments and all, and for the same
 document without segments, interleaved on the same data (`rescores_interleaved`).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench.floors import copy_floor, readiness_floor_served, sql_floor
@@ -159,8 +165,13 @@ def main() -> None:
         stack.stop()
     from bench.report import write
 
-    write(OUT, results, machine())
-    log(f"report written to {OUT}")
+    measured_on = machine()
+    # The figures themselves, beside the logs: `python -m bench --render FILE` writes the report
+    # again from them (after bench/notes.md changed) without measuring anything.
+    figures = LOGS.parent / f"results-{results['started'][:19].replace(':', '')}.json"
+    figures.write_text(json.dumps({"results": results, "machine": measured_on}, indent=1))
+    write(OUT, results, measured_on)
+    log(f"report written to {OUT}, figures to {figures}")
     ok, total = results["correct"]
     if ok != total or results["ingest_errors"]:
         raise SystemExit(
@@ -339,5 +350,16 @@ def rescore_only_report(results: dict[str, Any]) -> None:
         raise SystemExit(f"bench results are wrong: {ok}/{total} samples agree")
 
 
+def render(path: Path) -> None:
+    from bench.report import write
+
+    saved = json.loads(path.read_text())
+    write(OUT, saved["results"], saved["machine"])
+    print(f"report written to {OUT} from {path}")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--render"] and len(sys.argv) == 3:
+        render(Path(sys.argv[2]))
+    else:
+        main()

@@ -190,7 +190,9 @@ def write(path: Path, r: dict[str, Any], machine: dict[str, Any]) -> None:
         f"PostgreSQL {machine['postgresql']}, Redis {machine['redis']}. The stack under test: gunicorn "
         "for writes (2 workers × 8 threads) and one for reads (1 worker × 4 threads; the readiness figure is read "
         "from it, as a proxy would route reads), one Celery worker (2 processes) and beat, PostgreSQL and Redis, "
-        "all on this machine; the load comes from separate Python processes over loopback HTTP.",
+        "all on this machine; the load comes from separate Python processes over loopback HTTP. "
+        "Request limits are checked on every request, as shipped (in Redis), at rates the load "
+        "never reaches.",
         "",
         "PostgreSQL ran with: "
         + ", ".join(f"`{k}={v}`" for k, v in sorted(machine["postgresql_settings"].items()))
