@@ -51,17 +51,21 @@ def work_add(*, kind: RecordKind, ids: Iterable[int], cause: str = Cause.INGEST)
     if not keys:
         return 0
     # A new token makes a worker that is busy with the old one leave the row in place; one
-    # token per call is enough, as it differs from every token a worker holds.
+    # token per call is enough, as it differs from every token a worker holds. New data makes
+    # a record already marked by a time refresh ingest work (claimed first, `work_claim`): at
+    # scale a refresh marks most engaged contacts, and their new events must not wait behind
+    # it; a refresh never turns ingest work back into its own.
     token = uuid.uuid4()
     if connection.vendor == "postgresql":
         # One statement over an array, no model instances: ingest calls this per batch.
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO mqa_pendingwork (kind, object_id, token, cause, enqueued_at)"
+                "INSERT INTO mqa_pendingwork AS w (kind, object_id, token, cause, enqueued_at)"
                 " SELECT %s, id, %s, %s, %s FROM unnest(%s::bigint[]) AS id ORDER BY id"
                 " ON CONFLICT (kind, object_id)"
-                " DO UPDATE SET token = EXCLUDED.token, leased_until = NULL",
-                [kind, token, cause, now, keys],
+                " DO UPDATE SET token = EXCLUDED.token, leased_until = NULL, cause = CASE"
+                " WHEN EXCLUDED.cause = %s THEN EXCLUDED.cause ELSE w.cause END",
+                [kind, token, cause, now, keys, Cause.INGEST],
             )
     else:
         PendingWork.objects.bulk_create(
@@ -74,6 +78,8 @@ def work_add(*, kind: RecordKind, ids: Iterable[int], cause: str = Cause.INGEST)
             update_fields=["token", "leased_until"],
             batch_size=1000,
         )
+        if cause == Cause.INGEST:
+            PendingWork.objects.filter(kind=kind, object_id__in=keys).update(cause=cause)
     transaction.on_commit(wake_worker)
     return len(keys)
 

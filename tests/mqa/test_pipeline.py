@@ -226,6 +226,26 @@ def test_pipeline_status_counts_pending_work_and_its_age(active_model):
     assert pipeline_status_get()["pending"] == 0
 
 
+def test_new_data_for_a_record_a_time_refresh_marked_is_claimed_as_new_data(active_model):
+    """A refresh marks most engaged contacts at scale; an event for one of them must not wait
+    behind the rest of the refresh. Nor does a refresh push new data back behind itself."""
+    events_ingest(items=[event("a@acme.com"), event("b@acme.com"), event("c@acme.com")])
+    a, b, c = (Contact.objects.get(email=f"{x}@acme.com").id for x in "abc")
+    PendingWork.objects.update(cause="time")
+    events_ingest(items=[event("b@acme.com")])
+    work_add(kind=RecordKind.CONTACT, ids=[c], cause="time")
+
+    claimed = work_claim(limit=1, now=timezone.now())
+
+    assert [(w.object_id, w.cause) for w in claimed] == [(b, "ingest")]
+    assert sorted(PendingWork.objects.filter(kind="contact").values_list("object_id", "cause")) == [
+        (a, "time"), (b, "ingest"), (c, "time")
+    ]  # fmt: skip
+    events_ingest(items=[event("c@acme.com")])
+    work_add(kind=RecordKind.CONTACT, ids=[c], cause="time")
+    assert PendingWork.objects.get(kind="contact", object_id=c).cause == "ingest"
+
+
 def test_new_data_is_claimed_before_time_refreshes(active_model):
     events_ingest(items=[event("old@acme.com")])
     first = Contact.objects.get(email="old@acme.com").id
