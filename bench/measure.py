@@ -111,7 +111,9 @@ def wait_drained(key: str, timeout: float = 600) -> float:
     while session.get(f"{BASE}/api/v1/pipeline").json()["pending"] != 0:
         if time.monotonic() - started > timeout:
             raise RuntimeError("pending work did not drain")
-        time.sleep(0.2)
+        # Not faster: at scale 1.0 the status's count of the work table, every 0.2 s, was a
+        # fifth of what PostgreSQL did during a drain.
+        time.sleep(1.0)
     return time.monotonic() - started
 
 

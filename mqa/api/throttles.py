@@ -47,28 +47,28 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
 return {1, size + 1, ''}
 """
 
-_clients: dict[str, tuple[redis.Redis, Any]] = {}
-_clients_lock = threading.Lock()
+_scripts: dict[str, Any] = {}
+_scripts_lock = threading.Lock()
 
 
-def _redis_log() -> tuple[redis.Redis, Any] | None:
-    """A client of the cache's Redis (one per location and process, kept) and the script
-    registered on it; None when the cache is not Redis."""
+def _sliding_log() -> Any:
+    """The script, registered on a client of the cache's Redis (one per location and process,
+    kept); None when the cache is not Redis."""
     if not isinstance(caches["default"], RedisCache):
         return None
     config: dict[str, Any] = settings.CACHES["default"]
     servers = config["LOCATION"]  # as Django's: the first of several is the one written to
     location = str((servers.split(",") if isinstance(servers, str) else servers)[0])
-    with _clients_lock:
-        if location not in _clients:
+    with _scripts_lock:
+        if location not in _scripts:
             options = config.get("OPTIONS", {})
             client = redis.Redis.from_url(
                 location,
                 socket_connect_timeout=options.get("socket_connect_timeout"),
                 socket_timeout=options.get("socket_timeout"),
             )
-            _clients[location] = (client, client.register_script(SLIDING_LOG))
-        return _clients[location]
+            _scripts[location] = client.register_script(SLIDING_LOG)
+        return _scripts[location]
 
 
 class _Limit(SimpleRateThrottle):
@@ -87,10 +87,10 @@ class _Limit(SimpleRateThrottle):
         self.rate = rate
         self.num_requests, self.duration = self.parse_rate(self.rate)
         try:
-            log = _redis_log()
-            if log is None:
+            script = _sliding_log()
+            if script is None:
                 return super().allow_request(request, view)
-            return self._allow_on_redis(request, view, log[1])
+            return self._allow_on_redis(request, view, script)
         except RedisError as error:  # the cache is down: let the request through
             logger.warning("rate limit not checked, the cache is unavailable: %s", error)
             return True
