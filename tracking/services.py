@@ -303,15 +303,27 @@ def _apply(*, accounts: list[dict[str, Any]], work: list[_Work], result: IngestR
     events = [w for w in work if w.event is not None and w.email is not None]
     if not events:
         return
-    now, items = timezone.now(), list[EventIn]()
-    for w in events:
-        assert w.event is not None and w.email is not None
-        if w.event_in is not None:  # read and checked with its message in this request
-            items.append(replace(w.event_in, email=w.email, id=w.message_id, source=SOURCE))
-        else:  # a stored pending message's event: checked again, as of now
-            item = {**w.event, "email": w.email, "id": w.message_id, "source": SOURCE}
-            items += validate_batch([item], EventIn, event_cleaner(now))
-    ingested = events_store(events=items)
+    # Stored pending messages' events are checked again, as of now, in one batch; the others
+    # were read and checked with their messages in this request.
+    rechecked = iter(
+        validate_batch(
+            [
+                {**w.event, "email": w.email, "id": w.message_id, "source": SOURCE}
+                for w in events
+                if w.event_in is None and w.event is not None
+            ],
+            EventIn,
+            event_cleaner(timezone.now()),
+        )
+    )
+    ingested = events_store(
+        events=[
+            replace(w.event_in, email=w.email, id=w.message_id, source=SOURCE)
+            if w.event_in is not None
+            else next(rechecked)
+            for w in events
+        ]
+    )
     for conflict in ingested.conflicts:
         # The id was stored by the bulk endpoint (source `segment`) with another payload.
         index = events[conflict["index"]].index
