@@ -38,19 +38,6 @@ def readiness_of(account: Account) -> dict[str, Any]:
 
 
 ACCOUNT_FIELDS = ("domain", "name", "is_target", "owner")
-SCORE_FIELDS = (
-    "status",
-    "segment",
-    "fit",
-    "engagement",
-    "signal_score",
-    "engaged_contacts",
-    "mql_contacts",
-    "roles_covered",
-    "missing",
-    "status_since",
-    "computed_at",
-)
 # The document's fields, in its order (`top_contacts` follows).
 DOCUMENT_FIELDS = (
     "domain",
@@ -69,6 +56,10 @@ DOCUMENT_FIELDS = (
     "status_since",
     "model_version",
     "computed_at",
+)
+# The score's own columns among them (the version is its model version's).
+SCORE_FIELDS = tuple(
+    name for name in DOCUMENT_FIELDS if name not in ACCOUNT_FIELDS and name != "model_version"
 )
 
 
