@@ -326,20 +326,17 @@ def rescore_only_report(results: dict[str, Any]) -> None:
     plain = results["rescore_unsegmented"]
     segments = segments_ratio(rescore, plain)
 
-    def runs(s: dict[str, Any]) -> str:
-        return _runs(s, 2)
-
     lines = [
         f"# Rescore only, scale {results['scale']} ({results['started']})",
         "",
         f"data: {results['counts']}; accounts by segment: {results['bands']}",
         f"first publish after the load (unsegmented, not counted): {results['rescore_first']:.2f} s",
-        f"rescore runs, shipped model with segments (s): {runs(rescore)}",
-        f"rescore runs, same document without segments (s): {runs(plain)}",
+        f"rescore runs, shipped model with segments (s): {_runs(rescore, 2)}",
+        f"rescore runs, same document without segments (s): {_runs(plain, 2)}",
         f"segmented ÷ unsegmented (median ÷ median): {segments['ratio']:.2f}× "
         f"(run by run: {', '.join(f'{r:.2f}' for r in segments['pairs'])}); "
         f"goal ≤ {SEGMENTS_GOAL}×: {'met' if segments['met'] else 'NOT MET'}",
-        f"SQL floor runs (s): {runs(floor)}",
+        f"SQL floor runs (s): {_runs(floor, 2)}",
         f"ratio to the floor (segmented median ÷ median): {rescore['median'] / floor['median']:.1f}×",
         f"memory peak (MiB): {results['memory_peak_mib']}",
         f"correct samples: {results['correct'][0]} of {results['correct'][1]}",

@@ -21,7 +21,7 @@ import psutil
 
 from bench.measure import rescore_over_http, wait_drained
 from bench.settings import BASE, PORT, ROOT
-from bench.stack import Stack, stack_env
+from bench.stack import UNREACHABLE_LIMITS, Stack, stack_env
 from chaos.services import Postgres, Redis, port_free
 
 # What the run changes from the defaults: no request limits (bench's), local webhook targets,
@@ -41,9 +41,7 @@ def chaos_env(*, webhook_backoff: float) -> dict[str, str]:
         "MQA_WEBHOOK_MAX_ATTEMPTS": str(WEBHOOK_MAX_ATTEMPTS),
         "LOG_LEVEL": "WARNING",
         # Not checked: with Redis down each request would log that it was not.
-        "MQA_RATE_PER_ADDRESS": "none",
-        "MQA_RATE_PER_KEY": "none",
-        "MQA_RATE_INGEST_PER_KEY": "none",
+        **{name: "none" for name in UNREACHABLE_LIMITS},
     }
 
 
