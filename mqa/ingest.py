@@ -153,10 +153,16 @@ def _ingest_staged(
             " type text, occurred_at timestamptz, properties jsonb, source text,"
             f" external_id text) ON COMMIT DELETE ROWS; DELETE FROM {STAGE}"
         )
-        with cursor.copy(
-            f"COPY {STAGE} (pos, owner_id, type, occurred_at, properties, source, external_id)"
-            " FROM STDIN"
-        ) as copy:
+        # psycopg's own COPY API bypasses Django's cursor wrapper: its errors are wrapped here,
+        # as every statement's are, so that a session ended mid-COPY is retried (race_retried)
+        # and answered like any other lost connection, not as a 5xx.
+        with (
+            connection.wrap_database_errors,
+            cursor.copy(
+                f"COPY {STAGE} (pos, owner_id, type, occurred_at, properties, source,"
+                " external_id) FROM STDIN"
+            ) as copy,
+        ):
             for pos, (item, owner_id) in enumerate(zip(items, owner_ids, strict=True)):
                 copy.write_row(
                     (
