@@ -283,6 +283,9 @@ MQA_WORK_LEASE_SECONDS = env_int("MQA_WORK_LEASE_SECONDS", 30)
 MQA_SWEEP_SECONDS = env_int("MQA_SWEEP_SECONDS", 15)
 # SPEC §4: time passing is re-evaluated at least every 15 minutes.
 MQA_TIME_REFRESH_SECONDS = env_int("MQA_TIME_REFRESH_SECONDS", 900)
+# At most so many records per chunk of a time refresh's rescore: a chunk's score rows stay
+# locked until it commits, and new data for them waits that long (set-based path).
+MQA_TIME_REFRESH_CHUNK = env_int("MQA_TIME_REFRESH_CHUNK", 10_000)
 # Calibration backtests recommend no threshold from fewer conversions than this (the API and
 # the `calibrate` command may ask for more or fewer, never fewer than 1).
 MQA_CALIBRATION_MIN_CONVERSIONS = env_int("MQA_CALIBRATION_MIN_CONVERSIONS", 30)

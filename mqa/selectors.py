@@ -61,7 +61,11 @@ def pipeline_status_get(*, now: datetime | None = None) -> dict[str, Any]:
         if run is not None
         else {"state": "idle", "done": 0, "total": 0}
     )
-    running = run is not None and run.state == RescoreRun.State.RUNNING
+    # A publish's rescore reflects what was accepted in the new model: pending until done. A
+    # time refresh's is shown, but is not work on anything accepted (SPEC's `pending`).
+    running = (
+        run is not None and run.state == RescoreRun.State.RUNNING and run.cause == Cause.PUBLISH
+    )
     oldest = pending["oldest"]
     if running and run is not None and (oldest is None or run.started_at < oldest):
         oldest = run.started_at
@@ -138,11 +142,11 @@ def handoff_list() -> Any:
 
 
 def rescore_handoffs(*, run: RescoreRun) -> QuerySet[Handoff]:
-    """The handoffs a publish's rescore created: under its version, each at the instant of the
-    publish-caused status change it answered (handoffs the drain made meanwhile are not)."""
+    """The handoffs a rescore run created: under its version, each at the instant of the status
+    change of the run's cause it answered (handoffs the drain made meanwhile are not)."""
     caused = {
         "model_version_id": run.model_version_id,
-        "cause": Cause.PUBLISH,
+        "cause": run.cause,
         "changed_at": OuterRef("created_at"),
     }
     lead = ContactStatusChange.objects.filter(contact_id=OuterRef("contact_id"), **caused)

@@ -37,10 +37,12 @@ def rescore_run_advance(run_id: int) -> bool:
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
-def scores_refresh_for_time() -> tuple[int, int]:
+def scores_refresh_for_time() -> int | None:
+    """Start a rescore run for what time passing changed; its id, or None if none was due."""
     from mqa.services.rescore import scores_refresh_for_time as refresh
 
-    return refresh()
+    run = refresh()
+    return run.id if run else None
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from mqa.admin.history import audit_rows
 from mqa.admin.model_view import model_parts
 from mqa.admin.rule_editor import ACCOUNT_ATTRIBUTES, CONTACT_ATTRIBUTES, RuleEditor, friendly
-from mqa.models import RescoreRun, ScoringModelVersion
+from mqa.models import Cause, RescoreRun, ScoringModelVersion
 from mqa.scoring import DocumentError
 from mqa.selectors import rescore_handoffs_count
 from mqa.services.model_versions import (
@@ -241,7 +241,7 @@ class ScoringModelVersionAdmin(admin.ModelAdmin):
 
     def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = get_object_or_404(ScoringModelVersion, pk=pk)
-        run = RescoreRun.objects.filter(model_version=version).first()
+        run = RescoreRun.objects.filter(model_version=version, cause=Cause.PUBLISH).first()
         handoffs = rescore_handoffs_count(run=run) if run and run.route else None
         template = "progress_bar.html" if request.headers.get("HX-Request") else "progress.html"
         return render(

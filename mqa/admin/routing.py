@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 
 from mqa.admin.routing_forms import RoutingEditor
 from mqa.admin.rule_editor import CONTACT_ATTRIBUTES
-from mqa.models import RescoreRun
+from mqa.models import Cause, RescoreRun
 from mqa.models.routing import Handoff, RejectReason, RoutingSettings
 from mqa.routing import dump_routing, parse_routing
 from mqa.scoring import DocumentError
@@ -127,7 +127,9 @@ class RescoreFilter(admin.SimpleListFilter):
     parameter_name = "rescore"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        runs = RescoreRun.objects.filter(route=True).select_related("model_version")[:10]
+        runs = RescoreRun.objects.filter(route=True, cause=Cause.PUBLISH).select_related(
+            "model_version"
+        )[:10]
         choices = [(str(r.pk), f"publishing v{r.model_version.version}") for r in runs]
         value = self.value()
         if value and value not in dict(choices):

@@ -33,7 +33,8 @@ class PendingWork(models.Model):
 
 
 class RescoreRun(models.Model):
-    """A full rescore after publishing a model: contacts first, then accounts, in chunks.
+    """A full rescore: contacts first, then accounts, in chunks — after publishing a model
+    (`cause` publish), or to take in what time passing changed (`cause` time, SPEC §4).
 
     The chunks (`RescoreChunk`) are planned when the first worker picks the run up; `phase`
     moves to accounts when the last contact chunk is done, `done` counts scored records.
@@ -52,6 +53,11 @@ class RescoreRun(models.Model):
         ScoringModelVersion, on_delete=models.PROTECT, related_name="rescore_runs"
     )
     route = models.BooleanField(default=True)
+    cause = models.CharField(
+        max_length=10,
+        choices=[(Cause.PUBLISH, "publish"), (Cause.TIME, "time")],
+        default=Cause.PUBLISH,
+    )
     state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.CONTACTS)
     done = models.BigIntegerField(default=0)
@@ -64,7 +70,9 @@ class RescoreRun(models.Model):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"rescore v{self.model_version_id} {self.state} {self.done}/{self.total}"
+        return (
+            f"{self.cause} rescore v{self.model_version_id} {self.state} {self.done}/{self.total}"
+        )
 
 
 class RescoreChunk(models.Model):

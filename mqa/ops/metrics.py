@@ -65,7 +65,9 @@ class StateCollector(Collector):
             value=pipeline["oldest_pending_seconds"],
         )
         rescore = GaugeMetricFamily(
-            "mqa_rescore_records", "The latest full rescore: records done and in all", labels=["of"]
+            "mqa_rescore_records",
+            "The latest rescore run (a publish's or the time refresh's): records done and in all",
+            labels=["of"],
         )
         run = RescoreRun.objects.first()
         rescore.add_metric(["done"], run.done if run else 0)

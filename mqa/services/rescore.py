@@ -1,7 +1,7 @@
-"""Rescoring everything (after a publish) and what time passing changes (SPEC §4, §5).
+"""Rescoring everything: after a publish, and for what time passing changes (SPEC §4, §5).
 
-A rescore run is cut into chunks of contacts, then of accounts, by primary-key range
-(`RescoreChunk`), so memory stays bounded and several workers share the run: each worker
+A rescore run (cause `publish`, or `time` for the periodic refresh) is cut into chunks of
+contacts, then of accounts, by primary-key range (`RescoreChunk`), so memory stays bounded and several workers share the run: each worker
 process runs a *lane* that claims the next pending chunk of the current phase with
 `FOR UPDATE SKIP LOCKED`, scores it and marks it done in the same transaction. The row lock
 is the claim: a chunk another lane is working on is skipped, however slow, and a lane whose
@@ -11,8 +11,8 @@ leaves no pending contact chunk moves the run to the account phase (accounts rol
 contact scores, so they wait for every contact) and wakes the other lanes; the last account
 chunk ends the run. The sweeper re-sends lanes for a run without progress for a lease.
 
-Orchestration layer: imports the steps (scores, announce) and the work queue; lanes are sent
-through `mqa.dispatch`.
+Orchestration layer: imports the steps (scores, announce); lanes are sent through
+`mqa.dispatch`.
 """
 
 from __future__ import annotations
@@ -24,21 +24,18 @@ from itertools import pairwise
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Account, AccountSignal
-from contacts.models import Contact, EngagementEvent
+from accounts.models import Account
+from contacts.models import Contact
 from mqa import dispatch
-from mqa.models import Cause, Checkpoint, RecordKind, RescoreChunk, RescoreRun
+from mqa.models import Cause, RecordKind, RescoreChunk, RescoreRun, ScoringModelVersion
 from mqa.scoring.segments import engagement_rules, signal_rules
-from mqa.scoring.types import ActivityRule
 from mqa.selectors import ActiveModel, scoring_model_active
 from mqa.services.announce import transitions_announce
 from mqa.services.scores import scores_recompute_range, store_in_use
-from mqa.services.work_queue import work_add
 
-TIME_REFRESH = "time_refresh"
 LAST_ID = 2**63 - 1  # the last chunk of a phase is open-ended: records created meanwhile count
 CHUNKS_PER_LANE = 4
 MIN_CHUNK = 1_000
@@ -62,16 +59,17 @@ def _chunk_rescore(chunk: RescoreChunk, active: ActiveModel, run: RescoreRun, no
             hi=chunk.hi,
             active=active,
             now=now,
-            cause=Cause.PUBLISH,
+            cause=run.cause,
         )
         transitions_announce(transitions=transitions, active=active, route=run.route, now=now)
     return count
 
 
-def _chunk_size(phase: str, count: int) -> int:
+def _chunk_size(phase: str, count: int, cause: str) -> int:
     """Records per chunk: a few chunks per lane, so the lanes stay busy to the end, but not
     more — every chunk of a phase reads most pages of the activity table (one record's
-    events are spread over it) — and at most the configured size, which bounds memory."""
+    events are spread over it) — and at most the configured size, which bounds memory. A
+    time refresh's chunks are smaller: the incremental pipeline waits for their rows."""
     if not store_in_use().set_based:
         return int(settings.MQA_RESCORE_CHUNK)
     largest = (
@@ -79,6 +77,8 @@ def _chunk_size(phase: str, count: int) -> int:
         if phase == RescoreRun.Phase.ACCOUNTS
         else settings.MQA_BULK_CHUNK
     )
+    if cause == Cause.TIME:
+        largest = min(largest, settings.MQA_TIME_REFRESH_CHUNK)
     lanes = max(1, int(settings.MQA_RESCORE_LANES))
     return int(min(largest, max(MIN_CHUNK, -(-count // (lanes * CHUNKS_PER_LANE)))))
 
@@ -106,7 +106,7 @@ def _chunks_plan(run_id: int) -> None:
             (RescoreRun.Phase.CONTACTS, Contact),
             (RescoreRun.Phase.ACCOUNTS, Account),
         ):
-            size = _chunk_size(phase, model.objects.count())
+            size = _chunk_size(phase, model.objects.count(), run.cause)
             bounds = [0, *_boundaries(model._meta.db_table, size), LAST_ID]
             chunks += [
                 RescoreChunk(run=run, phase=phase, lo=lo, hi=hi) for lo, hi in pairwise(bounds)
@@ -220,44 +220,35 @@ def rescore_runs_resume_stalled(*, now: datetime) -> list[int]:
     return stalled
 
 
-def _time_sensitive(rules: tuple[ActivityRule, ...], since: datetime, now: datetime) -> Q:
-    """Activities whose contribution changed between `since` and `now`."""
-    condition = Q(pk__in=[])
-    for rule in rules:
-        window = timedelta(days=rule.window_days) if rule.window_days is not None else None
-        if rule.half_life_days is not None:  # decays: everything still inside the window
-            inside = Q(occurred_at__gte=since - window) if window else Q()
-            condition |= Q(type=rule.type) & inside
-        elif window is not None:  # expires: what crossed the window's edge since last time
-            condition |= Q(
-                type=rule.type, occurred_at__gte=since - window, occurred_at__lt=now - window
-            )
-    return condition
+def scores_refresh_for_time(*, now: datetime | None = None) -> RescoreRun | None:
+    """Take in what window expiry and decay changed (SPEC §4): a rescore run of every contact
+    and account under the active model, with cause `time`, routed as new data is.
 
-
-def scores_refresh_for_time(*, now: datetime | None = None) -> tuple[int, int]:
-    """Mark stale what window expiry and decay changed since the previous refresh (SPEC §4).
-
-    The previous refresh time is stored, so a beat that was down for a while catches up.
+    A set-based run scores a chunk of records in one statement, and rows that come out as
+    stored are not rewritten; finding the few records time changed would itself read the
+    windows' events. None when no rule depends on time, or a rescore is running already (a
+    publish's takes in the same changes; a time run still going will finish them).
     """
     active = scoring_model_active()
-    if active is None:
-        return 0, 0
+    if active is None or not any(
+        rule.window_days is not None or rule.half_life_days is not None
+        for rule in (*engagement_rules(active.model), *signal_rules(active.model))
+    ):
+        return None
     now = now or timezone.now()
-    first_since = now - timedelta(seconds=2 * settings.MQA_TIME_REFRESH_SECONDS)
     with transaction.atomic():
-        checkpoint, _ = Checkpoint.objects.select_for_update().get_or_create(
-            name=TIME_REFRESH, defaults={"at": first_since}
+        # The active version's row lock serialises this with a publish and with itself.
+        version = ScoringModelVersion.objects.select_for_update().get(pk=active.id)
+        running = RescoreRun.objects.filter(state=RescoreRun.State.RUNNING).exists()
+        if version.state != ScoringModelVersion.State.ACTIVE or running:
+            return None
+        run = RescoreRun.objects.create(
+            model_version=version,
+            route=True,
+            cause=Cause.TIME,
+            total=Contact.objects.count() + Account.objects.count(),
+            started_at=now,
+            heartbeat_at=now,
         )
-        since = min(checkpoint.at, now)
-        contact_ids = EngagementEvent.objects.filter(
-            _time_sensitive(engagement_rules(active.model), since, now)
-        ).values_list("contact_id", flat=True)
-        account_ids = AccountSignal.objects.filter(
-            _time_sensitive(signal_rules(active.model), since, now)
-        ).values_list("account_id", flat=True)
-        contacts = work_add(kind=RecordKind.CONTACT, ids=contact_ids.distinct(), cause=Cause.TIME)
-        accounts = work_add(kind=RecordKind.ACCOUNT, ids=account_ids.distinct(), cause=Cause.TIME)
-        checkpoint.at = now
-        checkpoint.save(update_fields=["at"])
-    return contacts, accounts
+        transaction.on_commit(lambda: rescore_lanes_send(run_id=run.id))
+    return run
