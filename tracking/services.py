@@ -15,9 +15,14 @@ services as the bulk endpoints (accounts, contacts, events), in one transaction.
    (its `custom` merged key by key, as Segment merges traits); track, page and screen become
    events with source `segment` and the `messageId` as id.
 
-Tracking batches stitch one at a time (a transaction-level advisory lock on PostgreSQL), so a
-message kept pending and the tie that resolves it are never committed side by side unseen;
-the bulk endpoints are not held up by it.
+Stitching is serialised where it must be, by a transaction-level advisory lock on PostgreSQL.
+A batch that only ties new ids to emails (an identify, a first track with an email) and uses
+stored ties takes it shared: such batches run side by side, and two that tie the same id meet
+at the tie's unique key — the later insert waits for the earlier to commit, and is kept
+if it names the same email, else the batch runs again exclusively. A batch that keeps a message
+pending, or resolves stored pending ones, needs the lock exclusively (it is run again so when
+it finds it does): then a pending message and the tie that resolves it are never committed side by
+side unseen. The bulk endpoints do not take the lock.
 """
 
 from __future__ import annotations
@@ -87,15 +92,29 @@ class _Ties:
         self.known.update({v: (k, e) for v, k, e in rows})
 
 
+class _Exclusive(Exception):
+    """The batch must stitch holding the lock alone: it keeps or resolves a pending message,
+    or a concurrent batch tied one of its new ids to another email."""
+
+
 def tracking_ingest(
     *, messages: list[Any], sent_at: Any = None, context: Any = None, now: datetime | None = None
 ) -> IngestResult:
     now = now or timezone.now()
     parsed = messages_parse(messages, now=now, sent_at=sent_at, context=context)
+    try:
+        return _ingest(parsed, now, exclusive=False)
+    except _Exclusive:  # nothing of the first try was stored
+        return _ingest(parsed, now, exclusive=True)
+
+
+def _ingest(parsed: list[Message], now: datetime, *, exclusive: bool) -> IngestResult:
     result = IngestResult()
+    # SQLite has one writer at a time: every batch is alone.
+    alone = exclusive or connection.vendor != "postgresql"
     with transaction.atomic():
         suppression_lock()  # first: an erasure excludes this whole transaction
-        _stitching_lock()
+        _stitching_lock(exclusive=exclusive)
         fresh = _fresh(parsed, result)
         ties = _Ties(i for m in fresh for i in (m.user_id, m.anonymous_id, m.previous_id) if i)
         work = []
@@ -106,13 +125,15 @@ def tracking_ingest(
                 continue
             _resolve(item, ties, explicit=message.email)
             work.append(item)
-        resolved_stored = _resolve_pending(work, ties)
+        resolved_stored = _resolve_pending(work, ties, alone=alone)
+        if not alone and any(w.email is None for w in work):
+            raise _Exclusive("a message is kept pending")
         suppressed = emails_suppressed(
             emails={w.email for w in [*work, *resolved_stored] if w.email is not None}
         )
         kept = [w for w in work if w.email not in suppressed]
         result.suppressed = len(work) - len(kept)
-        _store(kept, fresh, ties, suppressed, resolved_stored, now)
+        _store(kept, fresh, ties, suppressed, resolved_stored, now, alone=alone)
         by_index = {m.index: m for m in fresh}
         accounts = [by_index[w.index].account for w in kept if w.index is not None]
         _apply(
@@ -128,11 +149,12 @@ def tracking_ingest(
     return result
 
 
-def _stitching_lock() -> None:
+def _stitching_lock(*, exclusive: bool) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite: one writer at a time already
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STITCHING_LOCK])
+        cursor.execute(f"SELECT {function}(%s)", [STITCHING_LOCK])
 
 
 def _fresh(parsed: list[Message], result: IngestResult) -> list[Message]:
@@ -193,9 +215,10 @@ def _resolve(work: _Work, ties: _Ties, *, explicit: str | None = None) -> bool:
     return email is not None
 
 
-def _resolve_pending(work: list[_Work], ties: _Ties) -> list[_Work]:
+def _resolve_pending(work: list[_Work], ties: _Ties, *, alone: bool) -> list[_Work]:
     """Resolve what waits for the ids this batch tied: its own earlier messages and stored
-    pending ones, until no new tie appears. Returns the stored ones resolved, oldest first."""
+    pending ones, until no new tie appears. Returns the stored ones resolved, oldest first.
+    Stored pending messages are resolved only by a batch `alone` (else `_Exclusive`)."""
     resolved: list[_Work] = []
     looked_up: set[str] = set()
     while True:
@@ -216,6 +239,8 @@ def _resolve_pending(work: list[_Work], ties: _Ties) -> list[_Work]:
             .order_by("pk")
         )
         stored = [_pending_work(row) for row in rows]
+        if stored and not alone:
+            raise _Exclusive("stored pending messages wait for this batch's ties")
         ties.fetch(i for w in stored for i in (w.user_id, w.anonymous_id, w.previous_id) if i)
         for item in stored:
             if _resolve(item, ties):
@@ -243,9 +268,14 @@ def _store(
     suppressed: set[str],
     resolved_stored: list[_Work],
     now: datetime,
+    *,
+    alone: bool,
 ) -> None:
-    """Record the batch's messages (pending ones with what they will apply), the new ties and
+    """Record the batch's new ties, its messages (pending ones with what they will apply) and
     the stored pending messages now resolved; nothing for a suppressed address."""
+    _ties_store(
+        {value: tie for value, tie in ties.new.items() if tie[1] not in suppressed}, alone=alone
+    )
     digests = {m.message_id: m.digest for m in fresh}
     ids = rows_insert(
         TrackedMessage,
@@ -267,15 +297,6 @@ def _store(
         ],
         batch_size=1000,
     )
-    Identity.objects.bulk_create(
-        [
-            Identity(value=value, kind=kind, email=email)
-            for value, (kind, email) in ties.new.items()
-            if email not in suppressed
-        ],
-        batch_size=1000,
-        ignore_conflicts=True,
-    )
     done = [w.stored.pk for w in resolved_stored if w.stored is not None]
     PendingMessage.objects.filter(pk__in=done).delete()
     for w in resolved_stored:
@@ -284,6 +305,37 @@ def _store(
             TrackedMessage.objects.filter(pk=w.stored.pk).delete()
         else:
             TrackedMessage.objects.filter(pk=w.stored.pk).update(email=w.email)
+
+
+def _ties_store(new: dict[str, tuple[str, str]], *, alone: bool) -> None:
+    """Store new ties, in the order of their values (two batches tying the same ids wait for
+    each other in one order, never in a circle). Beside a concurrent batch, an id it tied first
+    is kept when it names the same email, as ours would have; another email means this batch
+    must be stitched again, alone (`_Exclusive`)."""
+    if not new:
+        return
+    values = sorted(new)
+    if connection.vendor != "postgresql":
+        Identity.objects.bulk_create(
+            [Identity(value=v, kind=new[v][0], email=new[v][1]) for v in values],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Identity._meta.db_table} (value, kind, email, created_at)
+                SELECT v, k, e, now() FROM unnest(%s::text[], %s::text[], %s::text[])
+                  WITH ORDINALITY AS t(v, k, e, n) ORDER BY n
+                ON CONFLICT (value) DO NOTHING RETURNING value""",
+            [values, [new[v][0] for v in values], [new[v][1] for v in values]],
+        )
+        taken = set(values) - {row[0] for row in cursor.fetchall()}
+    if not taken or alone:  # alone, nobody tied them meanwhile: the first tie is kept
+        return
+    rows = Identity.objects.filter(value__any=list(taken)).values_list("value", "kind", "email")
+    if any(new[value] != (kind, email) for value, kind, email in rows):
+        raise _Exclusive("a concurrent batch tied one of these ids to another email")
 
 
 def _apply(*, accounts: list[dict[str, Any]], work: list[_Work], result: IngestResult) -> None:

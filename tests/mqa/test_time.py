@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from contacts.services import contacts_upsert, events_ingest
 from mqa.models import ContactScore, ContactStatusChange, PendingWork, RescoreChunk, RescoreRun
+from mqa.selectors import pipeline_status_get
 from mqa.services.model_versions import scoring_model_import, scoring_model_publish
 from mqa.services.pipeline import pipeline_process, pipeline_sweep
-from mqa.selectors import pipeline_status_get
 from mqa.services.rescore import rescore_run_advance, scores_refresh_for_time
 from tests.conftest import publish
 from tests.factories import TEST_MODEL, event, pricing_view
