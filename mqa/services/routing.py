@@ -111,12 +111,19 @@ class _Router:
             .filter(queue__in=names)
             .order_by("queue")
         }
+        # Open handoffs matter only against a capacity: count those of capped members alone
+        # (a count of every open handoff, per routed batch, was a drain's cost at scale).
+        capped = sorted(
+            {m.assignee for q in config.queues for m in q.members if m.capacity is not None}
+        )
         self.open_counts: Counter[str] = Counter(
             dict(
-                Handoff.objects.filter(status=Handoff.Status.OPEN, assignee__isnull=False)
+                Handoff.objects.filter(status=Handoff.Status.OPEN, assignee__in=capped)
                 .values_list("assignee")
                 .annotate(n=Count("id"))
             )
+            if capped
+            else {}
         )
 
     @property
