@@ -372,10 +372,15 @@ def test_chunks_are_a_few_per_lane_and_at_most_the_configured_size(settings):
     settings.MQA_RESCORE_LANES, settings.MQA_BULK_CHUNK = 2, 100_000
     settings.MQA_BULK_ACCOUNT_CHUNK = 10_000
 
-    assert rescore._chunk_size("contacts", 100_000) == 12_500  # 4 per lane
-    assert rescore._chunk_size("contacts", 1_000_000) == 100_000  # the memory bound
-    assert rescore._chunk_size("contacts", 50) == 1_000  # one chunk for small tables
-    assert rescore._chunk_size("accounts", 1_000_000) == 10_000
+    settings.MQA_TIME_REFRESH_CHUNK = 10_000
+
+    assert rescore._chunk_size("contacts", 100_000, "publish") == 12_500  # 4 per lane
+    assert rescore._chunk_size("contacts", 1_000_000, "publish") == 100_000  # the memory bound
+    assert rescore._chunk_size("contacts", 50, "publish") == 1_000  # one chunk for small tables
+    assert rescore._chunk_size("accounts", 1_000_000, "publish") == 10_000
+    # A time refresh holds the rows of a chunk against new data: smaller ones.
+    assert rescore._chunk_size("contacts", 1_000_000, "time") == 10_000
+    assert rescore._chunk_size("contacts", 50, "time") == 1_000
 
 
 @postgresql_only
