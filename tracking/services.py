@@ -18,11 +18,11 @@ services as the bulk endpoints (accounts, contacts, events), in one transaction.
 Stitching is serialised where it must be, by a transaction-level advisory lock on PostgreSQL.
 A batch that only ties new ids to emails (an identify, a first track with an email) and uses
 stored ties takes it shared: such batches run side by side, and two that tie the same id meet
-at the tie's unique key — the later insert waits for the earlier to commit, and is kept
-if it names the same email, else the batch runs again exclusively. A batch that keeps a message
-pending, or resolves stored pending ones, needs the lock exclusively (it is run again so when
-it finds it does): then a pending message and the tie that resolves it are never committed side by
-side unseen. The bulk endpoints do not take the lock.
+at the tie's unique key — the later insert waits for the earlier to commit, and is kept if it
+names the same email, else the batch runs again holding the lock alone. A batch that keeps a
+message pending, or resolves stored pending ones, runs again holding it alone too: a pending
+message and the tie that resolves it are never committed side by side unseen. The bulk
+endpoints do not take the lock.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ and several workers share the run: each worker process runs a *lane* that claims
 pending chunk of the current phase with `FOR UPDATE SKIP LOCKED`, scores it and marks it
 done in the same transaction. The row lock is the claim: a chunk another lane is working on
 is skipped, however slow, and a lane whose worker dies loses its lock with its connection, so
-the chunk is claimed again — done once, never lost. Finishing takes the run's row lock, so finishers are serialised: the one that
-leaves no pending contact chunk moves the run to the account phase (accounts roll up stored
-contact scores, so they wait for every contact) and wakes the other lanes; the last account
-chunk ends the run. The sweeper re-sends lanes for a run without progress for a lease.
+the chunk is claimed again — done once, never lost. Finishing takes the run's row lock, so
+finishers are serialised: the one that leaves no pending contact chunk moves the run to the
+account phase (accounts roll up stored contact scores, so they wait for every contact) and
+wakes the other lanes; the last account chunk ends the run. The sweeper re-sends lanes for a
+run without progress for a lease.
 
 Orchestration layer: imports the steps (scores, announce); lanes are sent through
 `mqa.dispatch`.
