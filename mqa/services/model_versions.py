@@ -18,13 +18,11 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from accounts.models import Account
-from contacts.models import Contact
 from mqa.batch import has_nul
-from mqa.models import ApiKey, RescoreRun, ScoringModelAudit, ScoringModelVersion
+from mqa.models import ApiKey, Cause, RescoreRun, ScoringModelAudit, ScoringModelVersion
 from mqa.scoring import DocumentError, dump_document, parse_document
 from mqa.scoring.diff import document_changes
-from mqa.services.rescore import rescore_lanes_send
+from mqa.services.rescore import rescore_run_start
 
 
 class NotADraft(ValueError):
@@ -192,14 +190,7 @@ def scoring_model_publish(
         RescoreRun.objects.filter(state=RescoreRun.State.RUNNING).update(
             state=RescoreRun.State.SUPERSEDED, finished_at=now
         )
-        run = RescoreRun.objects.create(
-            model_version=target,
-            route=route,
-            total=Contact.objects.count() + Account.objects.count(),
-            started_at=now,
-            heartbeat_at=now,
-        )
-        transaction.on_commit(lambda: rescore_lanes_send(run_id=run.id))
+        run = rescore_run_start(version=target, route=route, cause=Cause.PUBLISH, now=now)
     return run
 
 

@@ -206,6 +206,23 @@ def rescore_lanes_send(*, run_id: int, lanes: int | None = None) -> None:
         dispatch.send("rescore_run_advance", run_id)
 
 
+def rescore_run_start(
+    *, version: ScoringModelVersion, route: bool, cause: str, now: datetime
+) -> RescoreRun:
+    """Create a run of every contact and account under `version`; its lanes start when the
+    caller's transaction commits."""
+    run = RescoreRun.objects.create(
+        model_version=version,
+        route=route,
+        cause=cause,
+        total=Contact.objects.count() + Account.objects.count(),
+        started_at=now,
+        heartbeat_at=now,
+    )
+    transaction.on_commit(lambda: rescore_lanes_send(run_id=run.id))
+    return run
+
+
 def rescore_runs_resume_stalled(*, now: datetime) -> list[int]:
     """Re-send lanes for runs without progress for longer than a lease. A chunk that is merely
     slow stays locked by its lane, so the new lanes skip it rather than redo it."""
@@ -243,13 +260,4 @@ def scores_refresh_for_time(*, now: datetime | None = None) -> RescoreRun | None
         running = RescoreRun.objects.filter(state=RescoreRun.State.RUNNING).exists()
         if version.state != ScoringModelVersion.State.ACTIVE or running:
             return None
-        run = RescoreRun.objects.create(
-            model_version=version,
-            route=True,
-            cause=Cause.TIME,
-            total=Contact.objects.count() + Account.objects.count(),
-            started_at=now,
-            heartbeat_at=now,
-        )
-        transaction.on_commit(lambda: rescore_lanes_send(run_id=run.id))
-    return run
+        return rescore_run_start(version=version, route=True, cause=Cause.TIME, now=now)
