@@ -102,19 +102,18 @@ def tracking_ingest(
 ) -> IngestResult:
     now = now or timezone.now()
     parsed = messages_parse(messages, now=now, sent_at=sent_at, context=context)
+    # SQLite has one writer at a time: every batch is alone there.
     try:
-        return _ingest(parsed, now, exclusive=False)
+        return _ingest(parsed, now, alone=connection.vendor != "postgresql")
     except _Exclusive:  # nothing of the first try was stored
-        return _ingest(parsed, now, exclusive=True)
+        return _ingest(parsed, now, alone=True)
 
 
-def _ingest(parsed: list[Message], now: datetime, *, exclusive: bool) -> IngestResult:
+def _ingest(parsed: list[Message], now: datetime, *, alone: bool) -> IngestResult:
     result = IngestResult()
-    # SQLite has one writer at a time: every batch is alone.
-    alone = exclusive or connection.vendor != "postgresql"
     with transaction.atomic():
         suppression_lock()  # first: an erasure excludes this whole transaction
-        _stitching_lock(exclusive=exclusive)
+        _stitching_lock(exclusive=alone)
         fresh = _fresh(parsed, result)
         ties = _Ties(i for m in fresh for i in (m.user_id, m.anonymous_id, m.previous_id) if i)
         work = []
